@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Run every notebook as a test (nbdev-test); GPU-only and slow cells are skipped unless asked for:
+#   bash tools/test.sh                # what CI runs
+#   bash tools/test.sh --flags "slow" # also the slow cells
+set -euo pipefail
+cd "$(dirname "$0")/.."
+nbdev-export
+if [ -n "$(git status --porcelain -- frame_transformer 2>/dev/null)" ]; then
+  echo "frame_transformer/ differs from what the notebooks export (run nbdev-export and commit):"
+  git status --porcelain -- frame_transformer; exit 1
+fi
+n=$(find nbs -name '*.ipynb' -not -path '*/.*' -not -name '_*' | wc -l)
+start=$(date +%s)
+nbdev-test --n-workers "${FT_TEST_WORKERS:-2}" --timing "$@"
+echo "notebooks: $n passed, 0 failed ($(( $(date +%s) - start )) s)"
