@@ -263,7 +263,7 @@ def tool_pages(module_pages):
         page = f'cli/{name}'
         md = [f'# `{name}`\n']
         nbpage = module_pages.get(mod)
-        link = f'[the `{mod.split(".")[-1]}` notebook](../{nbpage}.md)' if nbpage else f'`{mod}`'
+        link = f'[the `{mod.split(".")[-1]}` notebook](../{nbpage}.ipynb)' if nbpage else f'`{mod}`'
         md.append(f'Command-line tool, installed with the package. It runs `{target}`; {link} explains how it works '
                   'and shows it in use.\n')
         if helptext: md.append(f'```text\n$ {name} --help\n{helptext.rstrip()}\n```\n')
