@@ -142,8 +142,15 @@ class PageMaker:
         # links nbdev writes into the published site (`add_links`) -> relative links within this site
         self.re_site = re.compile(re.escape(host) + r'/') if host else None
 
+    nb_pages = {}   # notebook path relative to nbs/ -> page name, for links between notebooks
+
     def relink(self, md):
-        return self.re_site.sub('', md) if self.re_site else md
+        "Links into the published site become relative; links to notebooks become links to their pages."
+        if self.re_site: md = self.re_site.sub('', md)
+        def nb_link(m):
+            page = self.nb_pages.get(m.group(2).lstrip('./'))
+            return f'{m.group(1)}{page}.html{m.group(3) or ""})' if page else m.group(0)
+        return re.sub(r'(\]\()([\w./-]+\.ipynb)(#[^)\s]*)?\)', nb_link, md)
 
     def show_doc_md(self, md):
         "show_doc's markdown: drop its leading `---` (the rule is CSS here) and anchor each heading like Quarto."
@@ -243,14 +250,18 @@ def console_scripts():
     return proj.get('scripts', {})
 
 def script_help(name, target):
-    "The `--help` of console script `name` (`module:function`), run as the installed script would run it."
-    code = ('import sys; from importlib.metadata import EntryPoint as E; '
-            f'sys.argv = [{name!r}, "--help"]; sys.exit(E({name!r}, {target!r}, "console_scripts").load()())')
+    "The `--help` of console script `name` (`module:function`), run through a wrapper like the one pip installs."
+    mod, func = target.split(':')
+    wrapper = ROOT/'build'/'docs_cli'/name   # named like the script: argparse and fastcore take `prog` from it
+    wrapper.parent.mkdir(parents=True, exist_ok=True)
+    wrapper.write_text(f'import sys\nfrom {mod} import {func.split(".")[0]}\n'
+                       f'if __name__ == "__main__":\n    sys.exit({func}())\n')
     env = dict(os.environ, COLUMNS='100', MPLBACKEND='Agg')
     try:
-        r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+        r = subprocess.run([sys.executable, str(wrapper), '--help'], capture_output=True, text=True, timeout=120,
+                           env=env, cwd=ROOT)
     except subprocess.TimeoutExpired: return None, 'timed out'
-    return (r.stdout if r.returncode == 0 else None), (r.stderr.strip().splitlines() or ['?'])[-1]
+    return (r.stdout if r.returncode == 0 and r.stdout.strip() else None), (r.stderr.strip().splitlines() or ['?'])[-1]
 
 def tool_pages(module_pages):
     "One markdown page per console script; returns their page names in order."
@@ -261,9 +272,9 @@ def tool_pages(module_pages):
         mod = target.split(':')[0]
         helptext, err = script_help(name, target)
         page = f'cli/{name}'
-        md = [f'# `{name}`\n']
+        md = [f'# {name}\n']
         nbpage = module_pages.get(mod)
-        link = f'[the `{mod.split(".")[-1]}` notebook](../{nbpage}.ipynb)' if nbpage else f'`{mod}`'
+        link = f'[the `{mod.split(".")[-1]}` notebook](../{nbpage}.html)' if nbpage else f'`{mod}`'
         md.append(f'Command-line tool, installed with the package. It runs `{target}`; {link} explains how it works '
                   'and shows it in use.\n')
         if helptext: md.append(f'```text\n$ {name} --help\n{helptext.rstrip()}\n```\n')
@@ -284,7 +295,12 @@ def build(force=False, n_workers=2, quiet=True):
     SRC.mkdir(parents=True)
     maker = PageMaker(cfg)
     pages, module_pages, seen = [], {}, set()   # pages: (section, page name, title)
-    for section, rel in sidebar_order(cfg.nbs_path):
+    order = sidebar_order(cfg.nbs_path)
+    for _, rel in order:
+        if (cache/rel).suffix == '.ipynb' and (cache/rel).exists():
+            fm = read_frontmatter(json.loads((cache/rel).read_text()))
+            maker.nb_pages[rel] = (Path(rel).parent/page_name(rel, fm.get('output-file'))).as_posix()
+    for section, rel in order:
         src = cache/rel
         if not src.exists() or src.suffix != '.ipynb':
             if src.suffix in ('.md', '.qmd') and src.exists():
