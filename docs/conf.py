@@ -21,7 +21,7 @@ nb_render_markdown_format = 'myst'
 nb_merge_streams = True
 # No ipywidgets JavaScript from a CDN: the site must work offline (tools/docs.py drops widget views).
 nb_ipywidgets_js = {}
-myst_enable_extensions = ['amsmath', 'attrs_inline', 'colon_fence', 'deflist', 'dollarmath', 'html_image', 'strikethrough']
+myst_enable_extensions = ['amsmath', 'attrs_block', 'attrs_inline', 'colon_fence', 'deflist', 'dollarmath', 'html_image', 'strikethrough']
 myst_heading_anchors = 3
 # Links are written as they'd be on the Quarto site (`separate.html#separator`) and kept as they are:
 # tools/docs.py turns links to notebooks (`20_separate.ipynb`) into links to their pages.

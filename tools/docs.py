@@ -155,6 +155,8 @@ class PageMaker:
     def show_doc_md(self, md):
         "show_doc's markdown: drop its leading `---` (the rule is CSS here) and anchor each heading like Quarto."
         md = re.sub(r'^\s*---\s*\n', '', self.relink(md))
+        # nbdev's "source" link carries Quarto attributes (float right): make it a link with a class for our CSS
+        md = re.sub(r'\[source\]\(([^)\s]+)\)\{[^}]*\}', r'<a class="ft-source" href="\1" target="_blank">source</a>', md)
         def anchor(m):
             qid, text = quarto_id(m.group(2)), m.group(2).strip()
             slug = re.sub(r'\s', '-', re.sub(r'[^\w\s-]', '', text.lower()))  # the id myst_heading_anchors gives
@@ -179,7 +181,7 @@ class PageMaker:
         if title and not has_h1:
             head = f'# {title}\n'
             if fm.get('description'):
-                head += f'\n<p class="ft-description">{fm["description"]}</p>\n'
+                head += f'\n{{.ft-description}}\n{fm["description"]}\n'
             out.append({'cell_type': 'markdown', 'metadata': {}, 'source': head})
         for c in cells:
             src = _text(c['source'])

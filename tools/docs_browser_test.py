@@ -159,7 +159,8 @@ def main(argv=None):
         # screenshots: the home page and one tool page
         tool = a.tool_page or next((p for p in ['cli/ft-separate', 'separate'] if p in info),
                                    pages['tools'][0] if pages['tools'] else pages['notebooks'][-1])
-        for nm, fn in [('index', 'home.png'), (tool, 'tool.png')]:
+        for nm, fn, height in [('index', 'home.png', 900), (tool, 'tool.png', 2400)]:
+            driver.set_window_size(1366, height)
             driver.get(urljoin(base, f'{nm}.html'))
             driver.execute_async_script(PAGE_INFO_JS)
             driver.save_screenshot(str(shots/fn))
