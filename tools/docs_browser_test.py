@@ -7,6 +7,7 @@ Serves site/ on 127.0.0.1 (a free port), drives Debian's `chromium` through `chr
 - every page (home, notebooks, command-line tools, search, index) loads with no console error;
 - the navigation on the home page reaches every notebook page, and "next" links walk them in notebook order;
 - every image has loaded and has a non-zero size; every audio player has loaded a sound with a duration;
+- stem players (the demo) switch stems at the same playback position;
 - every link inside the site points at a page that exists and, if it names an anchor, at an anchor that exists;
 - every exported function and class (each module's `__all__`) has an API entry (a `show_doc` anchor) on some page.
 Saves screenshots of the home page and one tool page (default folder build/docs_screenshots/).
@@ -67,8 +68,24 @@ Promise.all(imgs.map(waitImg).concat(auds.map(waitAudio))).then(() => {
                             shown_w: i.getBoundingClientRect().width, visible: i.offsetParent !== null})),
     audio: auds.map(a => ({duration: a.duration, ready: a.readyState, error: a.error ? a.error.code : null})),
     text: document.body.innerText.length,
+    stems: document.querySelectorAll('.ft-stems').length,
   });
 });
+"""
+
+SWITCH_JS = r"""
+const done = arguments[arguments.length - 1];
+const box = document.querySelector('.ft-stems');
+const first = [...box.querySelectorAll('audio')].find(a => a.style.display !== 'none');
+const go = () => {
+  first.currentTime = 1.5;
+  setTimeout(() => {
+    box.querySelector('button[data-stem=instrumental]').click();
+    const shown = [...box.querySelectorAll('audio')].filter(a => a.style.display !== 'none');
+    done({shown: shown.map(a => a.dataset.stem).join(','), time: shown.length ? shown[0].currentTime : -1});
+  }, 200);
+};
+if (first.readyState >= 1) go(); else first.addEventListener('loadedmetadata', go, {once: true});
 """
 
 class Checks:
@@ -126,6 +143,15 @@ def main(argv=None):
             c.check(not badau, f'{name}.html: audio players without sound: {badau}')
             print(f'{name}.html: {len(r["images"])} images, {len(r["audio"])} audio players, '
                   f'{len(r["links"])} links, {len(logs)} console errors', flush=True)
+        # stem players (the demo): switching stems keeps the playback position
+        for name, r in info.items():
+            if not r.get('stems'): continue
+            driver.get(urljoin(base, f'{name}.html'))
+            driver.execute_async_script(PAGE_INFO_JS)
+            res = driver.execute_async_script(SWITCH_JS)
+            c.check(res.get('shown') == 'instrumental' and abs(res.get('time', -1) - 1.5) < 0.05,
+                    f'{name}.html: switching stems did not keep the position: {res}')
+            print(f'{name}.html: stem switch kept the position ({res})', flush=True)
         # navigation: the home page's sidebar reaches every notebook and tool page
         nav = {urlparse(urljoin(base + 'index.html', h)).path.lstrip('/') for h in info['index']['nav']}
         for name in pages['notebooks'] + pages['tools']:
