@@ -258,7 +258,7 @@ def script_help(name, target):
     wrapper.parent.mkdir(parents=True, exist_ok=True)
     wrapper.write_text(f'import sys\nfrom {mod} import {func.split(".")[0]}\n'
                        f'if __name__ == "__main__":\n    sys.exit({func}())\n')
-    env = dict(os.environ, COLUMNS='100', MPLBACKEND='Agg')
+    env = dict(os.environ, COLUMNS='88', MPLBACKEND='Agg')
     try:
         r = subprocess.run([sys.executable, str(wrapper), '--help'], capture_output=True, text=True, timeout=120,
                            env=env, cwd=ROOT)

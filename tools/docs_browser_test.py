@@ -189,6 +189,8 @@ def main(argv=None):
             driver.set_window_size(1366, height)
             driver.get(urljoin(base, f'{nm}.html'))
             driver.execute_async_script(PAGE_INFO_JS)
+            full = driver.execute_script('return document.documentElement.scrollHeight')
+            if full < height: driver.set_window_size(1366, max(900, full))
             driver.save_screenshot(str(shots/fn))
             c.check((shots/fn).stat().st_size > 10_000, f'screenshot {fn} of {nm}.html is blank')
         print(f'screenshots: {shots/"home.png"} (home), {shots/"tool.png"} ({tool}.html)')
