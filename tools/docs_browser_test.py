@@ -11,7 +11,7 @@ Serves site/ on 127.0.0.1 (a free port), drives Debian's `chromium` through `chr
 - every link inside the site points at a page that exists and, if it names an anchor, at an anchor that exists;
 - every exported function and class (each module's `__all__`) has an API entry (a `show_doc` anchor) on some page.
 Saves screenshots of the home page and one tool page (default folder build/docs_screenshots/).
-Exit code 0 only if every check passed; the last line reads 'docs: N passed, M failed'.
+Exit code 0 only if every check passed; the last line reads 'docs: N checks passed, M failed'.
 """
 import argparse, inspect, json, shutil, sys, tempfile, threading, time, importlib
 from pathlib import Path
@@ -197,7 +197,7 @@ def main(argv=None):
     finally:
         driver.quit(); srv.shutdown(); shutil.rmtree(profile, ignore_errors=True)
     print(f'browser test of {len(info)} pages took {time.time()-t0:.1f} s')
-    print(f'docs: {c.passed} passed, {len(c.failed)} failed')
+    print(f'docs: {c.passed} checks passed, {len(c.failed)} failed')
     return 1 if c.failed else 0
 
 if __name__ == '__main__': sys.exit(main())
