@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from frame_transformer.learner import bench, train_step_benchmark, train_vocal_remover, bare_model
+from frame_transformer.learner import bench, data_bench, train_step_benchmark, train_vocal_remover, bare_model
 from frame_transformer.model import get_config
 
 
@@ -51,6 +51,10 @@ def main():
 
     if a.corpus: (train_i, train_v), valid = corpus_sources(a.corpus)
     else: (train_i, train_v), valid = (a.instrumentals, a.vocals), None
+    print('## data pipeline (examples/s the workers deliver, spectrograms on the GPU)')
+    n_workers = a.workers if a.workers is not None else min(8, (os.cpu_count() or 2) - 1)
+    data_bench(train_i, train_v, config.name, a.bs, f'{max(n_workers//2, 1)},{n_workers}', batches=10,
+               gpu_stft=torch.cuda.is_available(), cache=a.cache)
     if torch.cuda.is_available(): torch.cuda.reset_peak_memory_stats()
     start = time.time()
     learn = train_vocal_remover(train_i, train_v, config, epochs=a.epochs, bs=a.bs, lr=a.lr, out=a.out,
