@@ -1,0 +1,76 @@
+#!/usr/bin/env python
+"""How the bundled default model is made, step by step, with the exact commands (see nbs/31_default_model.ipynb).
+
+    python tools/default_model.py testset CORPUS DEST      # held-out test songs from the corpus's validation split
+    python tools/default_model.py finetune INSTRUMENTALS VOCALS INIT OUT [EPOCHS]  # a new one-cycle from a checkpoint
+    python tools/default_model.py bundle RUN_DIR            # best checkpoint of a run -> frame_transformer/assets/default.*
+
+Training itself is `ft-train` (the command used is in the model card and in frame_transformer/assets/default.json),
+and scoring is `ft-eval`.
+"""
+import json, sys
+from pathlib import Path
+import numpy as np
+
+root = Path(__file__).resolve().parent.parent
+
+def _rms(x): return float(np.sqrt(np.mean(x**2)) + 1e-12)
+
+def write_validation_test_set(corpus, dest, n_songs=8, seconds=30., seed=0, sr=44100):
+    "Test songs (mixture, instrumental, vocals) from whole validation files of the corpus, vocals at -3..+3 dB to the instrumental."
+    from frame_transformer.corpus import corpus_files
+    from frame_transformer.audio import load_audio, save_audio
+    rng = np.random.default_rng(seed)
+    instrumentals = sorted(corpus_files(corpus, 'valid', 'instrumental'))
+    vocals = sorted(corpus_files(corpus, 'valid', 'vocals'))
+    n = int(seconds*sr)
+    dest = Path(dest)
+    for i in range(n_songs):
+        inst_path, voc_path = instrumentals[i % len(instrumentals)], vocals[rng.integers(len(vocals))]
+        inst, voc = load_audio(inst_path, sr), load_audio(voc_path, sr)
+        inst = inst[:, (s := rng.integers(0, max(1, inst.shape[1] - n))):s + n]
+        # the loudest of 8 candidate windows of the vocal track, so the song really has singing in it
+        starts = rng.integers(0, max(1, voc.shape[1] - n), size=8)
+        start = max(starts, key=lambda s: _rms(voc[:, s:s + n]))
+        voc = voc[:, start:start + n]
+        m = min(inst.shape[1], voc.shape[1])
+        inst, voc = inst[:, :m], voc[:, :m]
+        voc = voc*_rms(inst)/_rms(voc)*10**(rng.uniform(-3, 3)/20)
+        gain = min(1., 0.9/np.abs(inst + voc).max())
+        song = dest/f'song_{i:02d}'
+        song.mkdir(parents=True, exist_ok=True)
+        for stem, wave in [('instrumental', inst*gain), ('vocals', voc*gain), ('mixture', (inst + voc)*gain)]:
+            save_audio(song/f'{stem}.flac', wave, sr, subtype='24')
+        (song/'source.json').write_text(json.dumps({'instrumental': str(Path(inst_path).relative_to(corpus)),
+                                                    'vocals': str(Path(voc_path).relative_to(corpus))}, indent=1))
+    print(f'wrote {n_songs} test songs of {seconds:.0f} s to {dest}')
+
+def finetune(instrumentals, vocals, init, out, epochs=3, lr=5e-4, bs=4, epoch_length=256, valid_length=32, seed=1):
+    "Continue training the weights of checkpoint `init` with a fresh one-cycle schedule (same data recipe as ft-train)."
+    import torch
+    from frame_transformer.model import load_checkpoint
+    from frame_transformer.voxaug import voxaug_dataloaders
+    from frame_transformer.learner import vocal_remover_learner, fit_vocal_remover
+    model = load_checkpoint(init).train()
+    config = model.config
+    dls = voxaug_dataloaders(instrumentals, vocals, config, bs=bs, epoch_length=epoch_length, valid_length=valid_length,
+                             valid_files=0.1, seed=seed, num_workers=1, device=torch.device('cpu'))
+    learn = vocal_remover_learner(dls, config, model=model, out=out, seed=seed)
+    fit_vocal_remover(learn, epochs, lr)
+    return learn
+
+def bundle(run_dir, meta_extra=None):
+    "Save the run's best checkpoint in half precision as the package's bundled default model."
+    import torch
+    from frame_transformer.model import load_checkpoint, save_checkpoint
+    model = load_checkpoint(Path(run_dir)/'best')
+    meta = {**getattr(model, 'meta', {}), **(meta_extra or {})}
+    paths = save_checkpoint(model, root/'frame_transformer'/'assets'/'default', meta=meta, dtype=torch.float16)
+    for p in paths: print(f'{p}: {p.stat().st_size/1e6:.1f} MB')
+
+if __name__ == '__main__':
+    cmd, *args = sys.argv[1:] or ['--help']
+    if cmd == 'testset': write_validation_test_set(*args[:2])
+    elif cmd == 'finetune': finetune(*args[:4], epochs=int(args[4]) if len(args) > 4 else 3)
+    elif cmd == 'bundle': bundle(args[0], json.loads(args[1]) if len(args) > 1 else None)
+    else: print(__doc__)
