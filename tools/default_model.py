@@ -3,7 +3,7 @@
 
     python tools/default_model.py testset CORPUS DEST      # held-out test songs from the corpus's validation split
     python tools/default_model.py finetune INSTRUMENTALS VOCALS INIT OUT [EPOCHS]  # a new one-cycle from a checkpoint
-    python tools/default_model.py bundle RUN_DIR            # best checkpoint of a run -> frame_transformer/assets/default.*
+    python tools/default_model.py bundle RUN_DIR EVAL_DIR COMMAND HARDWARE  # best checkpoint -> frame_transformer/assets/default.*
 
 Training itself is `ft-train` (the command used is in the model card and in frame_transformer/assets/default.json),
 and scoring is `ft-eval`.
@@ -59,12 +59,22 @@ def finetune(instrumentals, vocals, init, out, epochs=3, lr=5e-4, bs=4, epoch_le
     fit_vocal_remover(learn, epochs, lr)
     return learn
 
-def bundle(run_dir, meta_extra=None):
-    "Save the run's best checkpoint in half precision as the package's bundled default model."
-    import torch
+def bundle(run_dir, eval_dir, command, hardware):
+    "Save the run's best checkpoint in half precision as the bundled default model, with its training and scores."
+    import platform, torch
     from frame_transformer.model import load_checkpoint, save_checkpoint
-    model = load_checkpoint(Path(run_dir)/'best')
-    meta = {**getattr(model, 'meta', {}), **(meta_extra or {})}
+    run_dir, eval_dir = Path(run_dir), Path(eval_dir)
+    model = load_checkpoint(run_dir/'best')
+    history = json.loads((run_dir/'history.json').read_text())
+    rows = history['rows'] if isinstance(history, dict) and 'rows' in history else history
+    evaluation = json.loads((eval_dir/'results.json').read_text())
+    best = min(rows, key=lambda r: r['valid_loss'])
+    training = dict(command=command, hardware=hardware, torch=torch.__version__, python=platform.python_version(),
+                    epochs=len(rows), examples_per_epoch=256, batch_size=4, crop_frames=model.config.crop_frames,
+                    wall_minutes=round(sum(r.get('seconds', 0) for r in rows)/60, 1), best_epoch=best['epoch'],
+                    stored='float16 (loaded as float32)')
+    meta = dict(training=training, history=rows, evaluation={'summary': evaluation['summary']},
+                data='frame-transformer corpus (Debian packages, see nbs/30_corpus.ipynb), train split')
     paths = save_checkpoint(model, root/'frame_transformer'/'assets'/'default', meta=meta, dtype=torch.float16)
     for p in paths: print(f'{p}: {p.stat().st_size/1e6:.1f} MB')
 
@@ -72,5 +82,5 @@ if __name__ == '__main__':
     cmd, *args = sys.argv[1:] or ['--help']
     if cmd == 'testset': write_validation_test_set(*args[:2])
     elif cmd == 'finetune': finetune(*args[:4], epochs=int(args[4]) if len(args) > 4 else 3)
-    elif cmd == 'bundle': bundle(args[0], json.loads(args[1]) if len(args) > 1 else None)
+    elif cmd == 'bundle': bundle(*args[:4])
     else: print(__doc__)
