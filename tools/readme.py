@@ -4,7 +4,7 @@
     python tools/readme.py          # write README.md
     python tools/readme.py --check  # exit 1 if README.md is not what index.ipynb gives
 """
-import json, sys
+import json, re, sys
 from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent
@@ -29,7 +29,8 @@ def render(nb_path=root/'nbs'/'index.ipynb'):
             for out in cell.get('outputs', []):
                 text = ''.join(out.get('text', '')) or ''.join(out.get('data', {}).get('text/plain', ''))
                 if text.strip() and 'image/png' not in out.get('data', {}): parts.append(f'```\n{text.rstrip()}\n```')
-    return '\n\n'.join(parts) + '\n'
+    text = '\n\n'.join(parts) + '\n'
+    return re.sub(r'\]\((?!https?:|#|/)([^)]+\.ipynb)\)', r'](nbs/\1)', text)  # notebook links from the repo root
 
 if __name__ == '__main__':
     text, readme = render(), root/'README.md'

@@ -13,6 +13,7 @@ fi
 # then oversubscribes the CPU (measured: the tiny model's training step takes 0.05 s with 1 thread, 0.3-0.7 s with 2
 # threads while another notebook runs).
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+python tools/readme.py --check
 n=$(find nbs -name '*.ipynb' -not -path '*/.*' -not -name '_*' | wc -l)
 start=$(date +%s)
 nbdev-test --n-workers "${FT_TEST_WORKERS:-2}" --timing "$@"
