@@ -18,8 +18,8 @@ import matplotlib.pyplot as plt
 
 # %% auto #0
 __all__ = ['SAMPLE_RATE', 'AUDIO_EXTENSIONS', 'WAV_SUBTYPES', 'AudioError', 'check_wave', 'to_stereo', 'resample', 'load_audio',
-           'audio_info', 'save_audio', 'Stft', 'split_nyquist', 'join_nyquist', 'magphase', 'from_magphase', 'to_db',
-           'show_spec', 'show_specs', 'show_stereo', 'show_mask', 'audio_player']
+           'audio_info', 'temporary_path', 'replace_atomically', 'save_audio', 'Stft', 'split_nyquist', 'join_nyquist',
+           'magphase', 'from_magphase', 'to_db', 'show_spec', 'show_specs', 'show_stereo', 'show_mask', 'audio_player']
 
 # %% ../nbs/00_audio.ipynb #438d99b0
 SAMPLE_RATE = 44100
@@ -98,6 +98,19 @@ def audio_info(path):
                 seconds=info.frames/info.samplerate if info.samplerate else 0.)
 
 # %% ../nbs/00_audio.ipynb #715876db
+def temporary_path(path):
+    "A new, empty, hidden file beside `path` (same folder, so that renaming it onto `path` is atomic)."
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.stem}.', suffix=path.suffix + '.part', dir=path.parent)
+    os.close(fd)
+    return Path(tmp)
+
+def replace_atomically(tmp, path):
+    "Move the finished file `tmp` onto `path`, with the permissions a new file gets (mkstemp's are private)."
+    umask = os.umask(0); os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
+
 _FORMATS = {'.wav': ('WAV', 'PCM_16'), '.flac': ('FLAC', 'PCM_16'), '.ogg': ('OGG', 'VORBIS'),
             '.mp3': ('MP3', 'MPEG_LAYER_III'), '.opus': ('OGG', 'OPUS')}
 WAV_SUBTYPES = {'16': 'PCM_16', '24': 'PCM_24', 'float': 'FLOAT'}
@@ -112,13 +125,12 @@ def save_audio(path, wave, sr=SAMPLE_RATE, subtype=None):
     subtype = WAV_SUBTYPES.get(str(subtype), subtype) or default_subtype
     peak = float(np.abs(wave).max())
     if peak > 1 and subtype != 'FLOAT': warnings.warn(f"{path}: peak {peak:.2f} > 1 will clip in {subtype}")
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.stem}.', suffix=ext + '.part', dir=path.parent)
-    os.close(fd)
+    tmp = temporary_path(path)
     try:
         sf.write(tmp, np.clip(wave, -1, 1).T if subtype != 'FLOAT' else wave.T, sr, format=fmt, subtype=subtype)
-        os.replace(tmp, path)
+        replace_atomically(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 

@@ -22,7 +22,7 @@ from fastai.torch_core import rank_distrib, num_distrib
 from fastcore.script import call_parse, anno_parser
 from fastcore.foundation import L
 
-from .audio import Stft, split_nyquist, join_nyquist
+from .audio import Stft, split_nyquist, join_nyquist, temporary_path, replace_atomically
 from .model import (FrameTransformer, FrameTransformerConfig, CONFIGS, get_config, save_checkpoint,
                                      load_checkpoint, read_checkpoint_info, checkpoint_paths, CheckpointError,
                                      count_parameters)
@@ -127,10 +127,9 @@ def bare_model(model):
 
 def _atomic_write(path, write):
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.part', dir=path.parent)
-    os.close(fd)
-    try: write(tmp); os.replace(tmp, path)
-    finally: Path(tmp).unlink(missing_ok=True)
+    tmp = temporary_path(path)
+    try: write(tmp); replace_atomically(tmp, path)
+    finally: tmp.unlink(missing_ok=True)
 
 def _jsonable(x):
     if isinstance(x, (np.integer,)): return int(x)

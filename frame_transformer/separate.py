@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from .audio import (SAMPLE_RATE, AUDIO_EXTENSIONS, AudioError, Stft, check_wave, load_audio,
-                                     audio_info, resample, WAV_SUBTYPES, show_specs)
+                                     audio_info, resample, WAV_SUBTYPES, show_specs, temporary_path, replace_atomically)
 
 # %% auto #0
 __all__ = ['ASSETS', 'DEFAULT_CHECKPOINT', 'DEFAULT_TEMPLATES', 'STEMS', 'pick_device', 'NoDefaultModelError',
@@ -411,8 +411,7 @@ class StreamingWriter:
         self.sr = model_sr_out
         self._stream = None if model_sr == self.sr else soxr.ResampleStream(model_sr, self.sr, channels, dtype='float32', quality='HQ')
         if length is not None and self.sr != sr: self.length = int(round(length*self.sr/sr))
-        fd, self.tmp = tempfile.mkstemp(prefix=f'.{self.path.stem}.', suffix=ext + '.part', dir=self.path.parent)
-        os.close(fd)
+        self.tmp = temporary_path(self.path)
         try: self._file = sf.SoundFile(self.tmp, 'w', samplerate=self.sr, channels=channels, format=fmt, subtype=self.subtype)
         except BaseException:
             Path(self.tmp).unlink(missing_ok=True); raise
@@ -437,7 +436,7 @@ class StreamingWriter:
         self._file.close()
         if self.peak > 1.001 and self.subtype != "FLOAT":
             warnings.warn(f"{self.path}: peak {self.peak:.2f} > 1 was clipped in {self.subtype}; use float wav to keep it")
-        os.replace(self.tmp, self.path)
+        replace_atomically(self.tmp, self.path)
 
     def abort(self):
         "Drop the half-written file."
