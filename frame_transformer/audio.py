@@ -18,8 +18,9 @@ import matplotlib.pyplot as plt
 
 # %% auto #0
 __all__ = ['SAMPLE_RATE', 'AUDIO_EXTENSIONS', 'WAV_SUBTYPES', 'AudioError', 'check_wave', 'to_stereo', 'resample', 'load_audio',
-           'audio_info', 'temporary_path', 'replace_atomically', 'save_audio', 'Stft', 'split_nyquist', 'join_nyquist',
-           'magphase', 'from_magphase', 'to_db', 'show_spec', 'show_specs', 'show_stereo', 'show_mask', 'audio_player']
+           'audio_info', 'temporary_path', 'replace_atomically', 'write_atomically', 'save_audio', 'Stft',
+           'split_nyquist', 'join_nyquist', 'magphase', 'from_magphase', 'to_db', 'show_spec', 'show_specs',
+           'show_stereo', 'show_mask', 'audio_player']
 
 # %% ../nbs/00_audio.ipynb #438d99b0
 SAMPLE_RATE = 44100
@@ -110,6 +111,12 @@ def replace_atomically(tmp, path):
     umask = os.umask(0); os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)
     os.replace(tmp, path)
+
+def write_atomically(path, write):
+    "Call `write(temporary_path)` and move the result onto `path`; on any failure `path` is untouched and nothing is left behind."
+    tmp = temporary_path(path)
+    try: write(tmp); replace_atomically(tmp, path)
+    finally: tmp.unlink(missing_ok=True)
 
 _FORMATS = {'.wav': ('WAV', 'PCM_16'), '.flac': ('FLAC', 'PCM_16'), '.ogg': ('OGG', 'VORBIS'),
             '.mp3': ('MP3', 'MPEG_LAYER_III'), '.opus': ('OGG', 'OPUS')}

@@ -22,7 +22,7 @@ from fastai.torch_core import rank_distrib, num_distrib
 from fastcore.script import call_parse, anno_parser
 from fastcore.foundation import L
 
-from .audio import Stft, split_nyquist, join_nyquist, temporary_path, replace_atomically
+from .audio import Stft, split_nyquist, join_nyquist, write_atomically
 from .model import (FrameTransformer, FrameTransformerConfig, CONFIGS, get_config, save_checkpoint,
                                      load_checkpoint, read_checkpoint_info, checkpoint_paths, CheckpointError,
                                      count_parameters)
@@ -125,11 +125,6 @@ def bare_model(model):
         elif hasattr(model, '_orig_mod'): model = model._orig_mod
         else: return model
 
-def _atomic_write(path, write):
-    path = Path(path)
-    tmp = temporary_path(path)
-    try: write(tmp); replace_atomically(tmp, path)
-    finally: tmp.unlink(missing_ok=True)
 
 def _jsonable(x):
     if isinstance(x, (np.integer,)): return int(x)
@@ -208,9 +203,9 @@ class TrainingCheckpoints(_AfterTraining):
         info.update(epoch=self.epoch, best=self.best, schedule=getattr(self.learn, 'schedule', None),
                     history=getattr(self.learn, 'history_rows', []), model_config=bare_model(self.model).config.to_dict())
         from safetensors.torch import save_file
-        _atomic_write(self.out/'last.state.safetensors', lambda p: save_file(tensors, p))
+        write_atomically(self.out/'last.state.safetensors', lambda p: save_file(tensors, p))
         save_checkpoint(bare_model(self.model), self.out/'last', meta=meta)
-        _atomic_write(self.out/'last.state.json', lambda p: Path(p).write_text(json.dumps(info)))
+        write_atomically(self.out/'last.state.json', lambda p: Path(p).write_text(json.dumps(info)))
         if improved: save_checkpoint(bare_model(self.model), self.out/'best', meta=meta)
 
 # %% ../nbs/11_learner.ipynb #85a09647
@@ -228,11 +223,11 @@ class TrainingHistory(_AfterTraining):
         if rank_distrib(): return
         self.out.mkdir(parents=True, exist_ok=True)
         rows = self.learn.history_rows
-        _atomic_write(self.out/'history.json', lambda p: Path(p).write_text(json.dumps(rows, indent=1)))
+        write_atomically(self.out/'history.json', lambda p: Path(p).write_text(json.dumps(rows, indent=1)))
         def write_csv(p):
             with open(p, 'w', newline='') as f:
                 w = csv.DictWriter(f, fieldnames=list(rows[-1])); w.writeheader(); w.writerows(rows)
-        _atomic_write(self.out/'history.csv', write_csv)
+        write_atomically(self.out/'history.csv', write_csv)
 
 # %% ../nbs/11_learner.ipynb #c7e4ef21
 def preview_figure(model, dataset, index=0, title=''):
@@ -261,7 +256,7 @@ class SpectrogramPreview(_AfterTraining):
         fig = preview_figure(self.model, _dataset(self.dls.valid), self.index, f'epoch {self.epoch}')
         if self.out:
             (self.out/'previews').mkdir(parents=True, exist_ok=True)
-            _atomic_write(self.out/'previews'/f'epoch_{self.epoch:03d}.png', lambda p: fig.savefig(p, format='png', dpi=60))
+            write_atomically(self.out/'previews'/f'epoch_{self.epoch:03d}.png', lambda p: fig.savefig(p, format='png', dpi=60))
         if self.learn.__dict__.get('preview') is not None: plt.close(self.learn.preview)
         self.learn.preview = fig
 

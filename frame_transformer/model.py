@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
-from .audio import Stft, SAMPLE_RATE, temporary_path, replace_atomically
+from .audio import Stft, SAMPLE_RATE, write_atomically
 from .layers import MultichannelLinear, FrameEncoder, FrameDecoder
 from .attention import FrameTransformerEncoder, FrameTransformerDecoder
 
@@ -131,11 +131,6 @@ def checkpoint_paths(path):
     stem = path.with_suffix('') if path.suffix in ('.safetensors', '.json') else path
     return stem.with_name(stem.name + '.safetensors'), stem.with_name(stem.name + '.json')
 
-def _write_atomic(path, write):
-    tmp = temporary_path(path)
-    try: write(tmp); replace_atomically(tmp, path)
-    finally: tmp.unlink(missing_ok=True)
-
 def save_checkpoint(model, path, meta=None, dtype=None):
     "Save `model`'s weights (safetensors, optionally cast to `dtype`) and config + `meta` (JSON) at `path`."
     from safetensors.torch import save_file
@@ -145,8 +140,8 @@ def save_checkpoint(model, path, meta=None, dtype=None):
              for k, v in model.state_dict().items()}
     info = dict(format=CHECKPOINT_FORMAT, config=model.config.to_dict(), meta=meta or {},
                 parameters=count_parameters(model), dtype=str(dtype or 'torch.float32').replace('torch.', ''))
-    _write_atomic(weights_path, lambda p: save_file(state, str(p), metadata={'format': CHECKPOINT_FORMAT}))
-    _write_atomic(json_path, lambda p: p.write_text(json.dumps(info, indent=2)))
+    write_atomically(weights_path, lambda p: save_file(state, str(p), metadata={'format': CHECKPOINT_FORMAT}))
+    write_atomically(json_path, lambda p: p.write_text(json.dumps(info, indent=2)))
     return weights_path, json_path
 
 def read_checkpoint_info(path):
