@@ -38,6 +38,7 @@ class FrameTransformerConfig:
     kernel_size: int = 9                     # temporal convolution width in attention
     dropout: float = 0.
     crop_frames: int = 256                   # frames per training example / inference chunk
+    out_channels: int | None = None          # output channels; None: as many as `in_channels` (a mask per input channel)
 
     def __post_init__(self):
         object.__setattr__(self, 'channels', tuple(self.channels))
@@ -52,6 +53,8 @@ class FrameTransformerConfig:
 
     @property
     def bins(self): return self.n_fft // 2
+    @property
+    def outputs(self): return self.out_channels or self.in_channels
     @property
     def stft(self): return Stft(self.n_fft, self.hop_length)
     @property
@@ -85,10 +88,11 @@ class FrameTransformer(nn.Module):
             for i in reversed(range(len(c.channels) - 1)))
         # the output layer: a depth-wise map back to the input's channels (and, if level 0 compressed the bins,
         # a position-wise map back to all of them)
-        self.out = MultichannelLinear(channels[1], c.in_channels, features[1], features[0], positionwise=features[1] != features[0])
+        self.out = MultichannelLinear(channels[1], c.outputs, features[1], features[0], positionwise=features[1] != features[0])
 
-    def forward(self, mixture):  # (B, in_channels, bins, frames), magnitude scaled to max 1
-        x, skips = mixture, []
+    def logits(self, x):  # (B, in_channels, bins, frames) -> (B, outputs, bins, frames), unbounded
+        "The network's raw output, before the mask's sigmoid: what the phase predictor and the denoiser train."
+        skips = []
         for encoder, transformers in zip(self.encoders, self.encoder_transformers):
             x = encoder(x)
             for t in transformers: x = t(x)
@@ -96,7 +100,10 @@ class FrameTransformer(nn.Module):
         for decoder, transformers, skip in zip(self.decoders, self.decoder_transformers, reversed(skips[:-1])):
             x = decoder(x, skip)
             for t in transformers: x = t(x, skip)
-        return torch.sigmoid(self.out(x))  # instrumental mask, (B, in_channels, bins, frames)
+        return self.out(x)
+
+    def forward(self, mixture):  # (B, in_channels, bins, frames), magnitude scaled to max 1
+        return torch.sigmoid(self.logits(mixture))  # instrumental mask, (B, outputs, bins, frames)
 
 # %% ../nbs/04_model.ipynb #b2f6b9d6
 CONFIGS = {
