@@ -13,7 +13,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from .audio import SAMPLE_RATE
+from .audio import SAMPLE_RATE, write_atomically
 
 # %% auto #0
 __all__ = ['write_long_song', 'measure', 'run_measurement', 'print_table', 'speed_table', 'memory_table', 'main']
@@ -27,12 +27,13 @@ def write_long_song(path, minutes, sr=SAMPLE_RATE, seed=0):
     loop = toy_instrumental(30., sr, seed) + toy_vocals(30., sr, seed + 1)
     loop = (loop*(0.9/np.abs(loop).max())).T
     total, written = int(minutes*60*sr), 0
-    tmp = path.with_name(f'.{path.name}.part')
-    with sf.SoundFile(str(tmp), 'w', sr, 2, format='WAV', subtype='PCM_16') as f:
-        while written < total:
-            block = loop[:total - written]
-            f.write(block); written += len(block)
-    os.replace(tmp, path)
+    def write(tmp):
+        nonlocal written
+        with sf.SoundFile(str(tmp), 'w', sr, 2, format='WAV', subtype='PCM_16') as f:
+            while written < total:
+                block = loop[:total - written]
+                f.write(block); written += len(block)
+    write_atomically(path, write)
     return path
 
 # %% ../nbs/22_separation_bench.ipynb #44c4d682

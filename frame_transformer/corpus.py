@@ -15,7 +15,8 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import fftconvolve
 
-from .audio import SAMPLE_RATE, AudioError, load_audio, save_audio, resample, to_stereo
+from .audio import (SAMPLE_RATE, AudioError, load_audio, save_audio, resample, to_stereo,
+                                     write_atomically, temporary_path, replace_atomically)
 
 # %% auto #0
 __all__ = ['DATA_PACKAGES', 'TOOL_PACKAGES', 'MANIFEST', 'INSTRUMENTAL_GLOBS', 'SCALES', 'VOICE_RANGES', 'MALE_VOICES',
@@ -178,12 +179,12 @@ def write_manifest(path, entries):
     "Write entries as CSV (atomically), sorted by split, kind, file."
     path = Path(path)
     rows = sorted(entries, key=lambda e: (e.split, e.kind, e.file))
-    tmp = path.with_name(path.name + '.part')
-    with open(tmp, 'w', newline='') as f:
-        w = csv.DictWriter(f, [x.name for x in fields(Entry)])
-        w.writeheader()
-        for e in rows: w.writerow({**asdict(e), 'seconds': f'{e.seconds:.3f}'})
-    os.replace(tmp, path)
+    def write(tmp):
+        with open(tmp, 'w', newline='') as f:
+            w = csv.DictWriter(f, [x.name for x in fields(Entry)])
+            w.writeheader()
+            for e in rows: w.writerow({**asdict(e), 'seconds': f'{e.seconds:.3f}'})
+    write_atomically(path, write)
     return path
 
 def read_manifest(path):
@@ -622,7 +623,7 @@ def export_bundles(root, out=None, kbps=96, max_mib=60, jobs=1, log=print):
         nonlocal tar
         if tar is None: return
         tar.close(); final = out/f'corpus-{len(bundles):03d}.tar'
-        os.replace(tmp, final); bundles.append(final); tar = None
+        replace_atomically(tmp, final); bundles.append(final); tar = None
 
     work = [(root, e, kbps) for e in entries]
     pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
@@ -633,15 +634,18 @@ def export_bundles(root, out=None, kbps=96, max_mib=60, jobs=1, log=print):
             if overhead + need > limit: raise CorpusError(f"{entry.file}: {len(data)/2**20:.1f} MiB of Opus does not fit a {max_mib} MiB bundle")
             if tar is not None and size + need > limit: close()
             if tar is None:
-                tmp = out/f'.corpus-{len(bundles):03d}.tar.part'
+                tmp = temporary_path(out/f'corpus-{len(bundles):03d}.tar')
                 tar = tarfile.open(tmp, 'w', format=tarfile.USTAR_FORMAT); size = overhead
                 for name, b in extras: _add_bytes(tar, name, b)
             _add_bytes(tar, str(Path(entry.file).with_suffix('.opus')), data); size += need
+    except BaseException:
+        if tar is not None: tar.close(); tmp.unlink(missing_ok=True)      # no half-written bundle left behind
+        raise
     finally:
         if pool: pool.shutdown(cancel_futures=True)
     close()
     sums = ''.join(f'{hashlib.sha256(b.read_bytes()).hexdigest()}  {b.name}\n' for b in bundles)
-    (out/'SHA256SUMS').write_text(sums)
+    write_atomically(out/'SHA256SUMS', lambda tmp: Path(tmp).write_text(sums))
     log(f"{len(bundles)} bundles, {sum(b.stat().st_size for b in bundles)/2**20:.1f} MiB in {out}")
     return bundles
 
@@ -814,7 +818,7 @@ def make_example(root, out, seconds=24.0, kbps=128, instrumental=None, vocals=No
     for name, wave in stems.items():
         path = out/f'example_{name}.opus'
         data = opus_bytes(wave, SAMPLE_RATE, kbps)
-        tmp = path.with_name(path.name + '.part'); tmp.write_bytes(data); os.replace(tmp, path)
+        write_atomically(path, lambda tmp: Path(tmp).write_bytes(data))
     note = dict(seconds=seconds, sample_rate_of_files=OPUS_RATE, kbps=kbps,
                 instrumental=dict(file=inst_e.file, origin=inst_e.origin, source=inst_e.source, licence=inst_e.licence, start_s=i0 / SAMPLE_RATE),
                 vocals=dict(file=voc_e.file, origin=voc_e.origin, source=voc_e.source, licence=voc_e.licence, start_s=v0 / SAMPLE_RATE),

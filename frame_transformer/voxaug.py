@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .audio import (SAMPLE_RATE, AUDIO_EXTENSIONS, AudioError, Stft, load_audio, resample,
-                                     split_nyquist)
+                                     split_nyquist, write_atomically)
 
 # %% auto #0
 __all__ = ['CACHE_VERSION', 'LibraryError', 'default_cache_dir', 'find_audio', 'AudioLibrary', 'Augmentations', 'pitch_stretch',
@@ -41,9 +41,7 @@ def find_audio(folder):
 
 # %% ../nbs/10_voxaug.ipynb #564e052c
 def _atomic_json(path, obj):
-    fd, tmp = tempfile.mkstemp(prefix=f'.{Path(path).name}.', suffix='.part', dir=Path(path).parent)
-    with os.fdopen(fd, 'w') as f: json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
+    write_atomically(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=1)))
 
 class AudioLibrary:
     "A folder (searched recursively) or list of audio files, each cached on disk as a memory-mapped waveform."
@@ -93,15 +91,11 @@ class AudioLibrary:
                     return meta, False
             except (ValueError, OSError): pass
         wave = load_audio(path, sr=self.sr)                      # AudioError names the file
-        fd, tmp = tempfile.mkstemp(prefix=f'.{base.name}.', suffix='.npy.part', dir=self.cache_dir)
-        os.close(fd)
-        try:
+        def write(tmp):
             array = np.lib.format.open_memmap(tmp, mode='w+', dtype=self.dtype, shape=(wave.shape[1], 2))
             array[:] = wave.T
             array.flush(); del array
-            os.replace(tmp, array_path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True); raise
+        write_atomically(array_path, write)
         meta = dict(key, samples=int(wave.shape[1]), rms=float(np.sqrt(np.mean(wave.astype(np.float64)**2))))
         _atomic_json(meta_path, meta)
         return meta, True
