@@ -243,7 +243,7 @@ class _Window:
 class Separator:
     "Separate songs into instrumental and vocals with a mask model (a checkpoint, or the bundled default)."
     def __init__(self, checkpoint=None, device=None, crop=None, overlap=0.5, batch_size=4, half=True, tta=False,
-                 postprocess=False, aggressiveness=0., progress=None, model=None, config=None, verbose=False):
+                 postprocess=False, aggressiveness=0., progress=None, model=None, config=None, verbose=False, phase=None):
         if model is None: model, config = load_separation_model(checkpoint)
         elif config is None: config = model.config
         self.config, self.device = config, pick_device(device, verbose)
@@ -261,6 +261,20 @@ class Separator:
         self.half = bool(half) and self.device.type == 'cuda'
         self.model = model.to(self.device).eval()
         if self.half: self.model = self.model.half()
+        self.phase = self._phase_model(phase)
+
+    def _phase_model(self, phase):
+        "A phase predictor from a checkpoint path or a `PhasePredictor`, checked against the separation model's STFT."
+        if phase is None: return None
+        from frame_transformer.phase import load_phase_model
+        predictor = load_phase_model(phase, self.device) if isinstance(phase, (str, Path)) else phase
+        if not hasattr(predictor, 'correction'): raise TypeError(f"phase must be a phase checkpoint path or a PhasePredictor, not {type(predictor).__name__}")
+        c = predictor.config
+        if (c.sample_rate, c.n_fft, c.hop_length) != (self.sample_rate, self.stft.n_fft, self.stft.hop_length):
+            raise ValueError(f"the phase predictor reads {c.n_fft}-point STFTs with hop {c.hop_length} at {c.sample_rate} Hz, "
+                             f"the separation model {self.stft.n_fft} with hop {self.stft.hop_length} at {self.sample_rate} Hz: they must match")
+        predictor = predictor.to(self.device).eval()
+        return predictor.half() if self.half else predictor
 
     # -- the engine ------------------------------------------------------------------------------------------
     def _windows(self, frames):
@@ -268,10 +282,14 @@ class Separator:
         return sorted((_Window(s, swap) for offset, swap in grids for s in chunk_starts(frames, self.crop, self.step, offset)),
                       key=lambda w: w.start)
 
+    def _stereo(self, spec, downmix):
+        "The stereo view the model sees, model bins only: complex `(2, bins, frames)`."
+        stereo = spec if downmix is None else torch.einsum('sc,cft->sft', downmix.to(spec.dtype), spec)
+        return stereo[:, :self.stft.bins]
+
     def _stereo_magnitude(self, spec, downmix):
         "Magnitude of the stereo view the model sees, model bins only: `(2, bins, frames)`."
-        stereo = spec if downmix is None else torch.einsum('sc,cft->sft', downmix.to(spec.dtype), spec)
-        return stereo[:, :self.stft.bins].abs()
+        return self._stereo(spec, downmix).abs()
 
     def _peak(self, source, frames, downmix, block=512):
         peak = 0.
@@ -286,6 +304,18 @@ class Separator:
         x = batch.half() if self.half else batch
         mask = self.model(x).float().clamp(0, 1)
         return postprocess_mask(mask) if self.postprocess else mask
+
+    @torch.inference_mode()
+    def _corrections(self, masks, mixture):
+        "Phase corrections `(B, 2 [instrumental, vocals], 2, bins, crop)` (unit complex) for window masks and complex mixtures."
+        from frame_transformer.phase import phase_features
+        mask = apply_aggressiveness(masks, self.aggressiveness)
+        magnitude = mixture.abs()
+        out = []
+        for stem_magnitude in (mask*magnitude, (1 - mask)*magnitude):
+            x = phase_features(stem_magnitude, mixture)
+            out.append(self.phase.correction(x.half() if self.half else x))
+        return torch.stack(out, 1)
 
     def _run(self, source, emit):
         "Separate `source` (model sample rate), calling `emit(instrumental, vocals)` with consecutive blocks."
@@ -305,30 +335,38 @@ class Separator:
         acc_start = max(windows[0].start, 0)
         acc_mask = torch.zeros(2, bins, 0, device=self.device)
         acc_weight = torch.zeros(0, device=self.device)
+        acc_phase = torch.zeros(2, 2, bins, 0, dtype=torch.complex64, device=self.device)   # (stem, channel, bins, frames)
         done_windows = 0
         for g in range(0, len(windows), group):
             segment = windows[g:g+group]
             first, last = max(segment[0].start, 0), min(max(w.start for w in segment) + crop, frames)
             spec = stft_frames(source, stft, first, last, self.device)              # (channels, n_fft//2+1, F)
-            magnitude = self._stereo_magnitude(spec, downmix) * scale              # (2, bins, F)
+            stereo = self._stereo(spec, downmix) * scale                           # (2, bins, F) complex
+            magnitude = stereo.abs()
             grow = last - (acc_start + acc_mask.shape[-1])
             if grow > 0:
                 acc_mask = torch.cat([acc_mask, acc_mask.new_zeros(2, bins, grow)], -1)
                 acc_weight = torch.cat([acc_weight, acc_weight.new_zeros(grow)])
+                if self.phase is not None: acc_phase = torch.cat([acc_phase, acc_phase.new_zeros(2, 2, bins, grow)], -1)
             for b in range(0, len(segment), self.batch_size):
                 batch_windows = segment[b:b+self.batch_size]
-                batch = magnitude.new_zeros(len(batch_windows), 2, bins, crop)
+                batch = (stereo if self.phase is not None else magnitude).new_zeros(len(batch_windows), 2, bins, crop)
                 for i, w in enumerate(batch_windows):
                     lo, hi = max(w.start, 0), min(w.start + crop, frames)
-                    batch[i, :, :, lo-w.start:hi-w.start] = magnitude[:, :, lo-first:hi-first]
+                    batch[i, :, :, lo-w.start:hi-w.start] = (stereo if self.phase is not None else magnitude)[:, :, lo-first:hi-first]
                     if w.swap: batch[i] = batch[i].flip(0)
-                masks = self._masks(batch)
+                masks = self._masks(batch.abs() if self.phase is not None else batch)
+                # the phase predictor sees each window's own mask and mixture; its corrections are crossfaded like the masks
+                corrections = self._corrections(masks, batch) if self.phase is not None else None
                 for i, w in enumerate(batch_windows):
                     mask = masks[i].flip(0) if w.swap else masks[i]
                     lo, hi = max(w.start, 0), min(w.start + crop, frames)
                     weight = self.weights[lo-w.start:hi-w.start]
                     acc_mask[:, :, lo-acc_start:hi-acc_start] += mask[:, :, lo-w.start:hi-w.start] * weight
                     acc_weight[lo-acc_start:hi-acc_start] += weight
+                    if corrections is not None:
+                        correction = corrections[i].flip(1) if w.swap else corrections[i]
+                        acc_phase[..., lo-acc_start:hi-acc_start] += correction[..., lo-w.start:hi-w.start] * weight
                 done_windows += len(batch_windows)
                 if self.progress: self.progress(done_windows, len(windows))
             final = frames if g + group >= len(windows) else min(max(windows[g+group].start, 0), frames)
@@ -339,10 +377,24 @@ class Separator:
             mask = torch.cat([mask, mask[:, -1:]], 1)                                # Nyquist bin: mask of the bin below
             mask = torch.einsum('cs,sft->cft', upmix, mask) if channels != 2 else mask
             mixture = spec[..., acc_start-first:final-first]
-            instrumental = mask * mixture
-            emit(inst_ola.add(instrumental, acc_start), voc_ola.add(mixture - instrumental, acc_start))
+            if self.phase is None:
+                instrumental = mask * mixture
+                vocals = mixture - instrumental
+            else:   # each stem: its mask's magnitude, the mixture's phase turned by the crossfaded correction
+                correction = self._emitted_corrections(acc_phase[..., :ready], channels, upmix)
+                instrumental, vocals = mask * mixture * correction[0], (1 - mask) * mixture * correction[1]
+                acc_phase = acc_phase[..., ready:]
+            emit(inst_ola.add(instrumental, acc_start), voc_ola.add(vocals, acc_start))
             acc_mask, acc_weight, acc_start = acc_mask[..., ready:], acc_weight[ready:], final
         emit(inst_ola.pop(), voc_ola.pop())
+
+    def _emitted_corrections(self, summed, channels, upmix):
+        "Crossfaded corrections `(2, 2, bins, F)` -> unit corrections `(2 stems, channels, bins + 1, F)`, 1 at Nyquist."
+        from frame_transformer.phase import unit
+        correction = unit(summed)
+        correction = torch.cat([correction, torch.ones_like(correction[:, :, :1])], 2)   # Nyquist: the mixture's phase
+        if channels != 2: correction = unit(torch.einsum('cs,ksft->kcft', upmix.to(correction.dtype), correction))
+        return correction
 
     # -- the public surface ----------------------------------------------------------------------------------
     def separate(self, wave, sr):
@@ -531,6 +583,9 @@ def _parser():
     p.add_argument('-f', '--format', choices=['wav', 'flac', 'ogg', 'mp3'], default='wav', help="output format")
     p.add_argument('--bit-depth', choices=['16', '24', 'float'], default='16', help="wav/flac sample format")
     p.add_argument('-c', '--checkpoint', default=None, help="model checkpoint (.safetensors/.json); default: the bundled model")
+    p.add_argument('--phase', choices=['mixture', 'predicted'], default='mixture',
+                   help="stems' phase: the mixture's (default) or predicted by a phase model (needs --phase-checkpoint)")
+    p.add_argument('--phase-checkpoint', default=None, help="phase predictor checkpoint, for --phase predicted")
     p.add_argument('--device', default=None, help="cuda, cuda:N, mps or cpu (default: the best available)")
     p.add_argument('--tta', action='store_true', help="test-time augmentation: shifted chunk grid and swapped channels (2x slower)")
     p.add_argument('--postprocess', action='store_true', help="median-filter the mask to remove residual artifacts")
@@ -551,6 +606,10 @@ def main(argv=None):
     for m in missing: print(f"error: {m}: no such file, folder or matching pattern", file=sys.stderr)
     if not files:
         print("error: no audio files to separate", file=sys.stderr); return 2
+    if args.phase == 'predicted' and not args.phase_checkpoint:
+        print("error: --phase predicted needs a phase predictor: --phase-checkpoint PATH", file=sys.stderr); return 2
+    if args.phase_checkpoint and args.phase != 'predicted':
+        print("error: --phase-checkpoint is only used with --phase predicted", file=sys.stderr); return 2
     stems = STEMS if args.stems == 'both' else (args.stems,)
     template = {'instrumental': args.instrumental_name, 'vocals': args.vocals_name}
     # a folder separated before holds our own outputs: they are not songs to separate again
@@ -563,7 +622,7 @@ def main(argv=None):
         separator = Separator(args.checkpoint, device=args.device, crop=args.crop, overlap=args.overlap,
                               batch_size=args.batch_size, half=not args.no_half, tta=args.tta,
                               postprocess=args.postprocess, aggressiveness=args.aggressiveness, progress=song_bar,
-                              verbose=not args.quiet)
+                              verbose=not args.quiet, phase=args.phase_checkpoint if args.phase == 'predicted' else None)
     except Exception as e:
         print(f"error: {e}", file=sys.stderr); return 2
     started, done, failed, music_seconds = time.time(), 0, [], 0.
