@@ -33,7 +33,7 @@ __all__ = ['ft_train', 'PEAK_BF16_TFLOPS', 'MaskToStems', 'multiresolution_l1', 
            'StemSDR', 'l1', 'VoxAugEpoch', 'bare_model', 'training_state', 'load_training_state', 'TrainingCheckpoints',
            'TrainingHistory', 'preview_figure', 'SpectrogramPreview', 'check_training_setup', 'check_resume',
            'resolve_precision', 'vocal_remover_learner', 'fit_vocal_remover', 'StopAfterEpoch', 'distributed_training',
-           'train_vocal_remover', 'train_step_benchmark', 'print_benchmark', 'bench', 'data_bench']
+           'initial_model', 'train_vocal_remover', 'train_step_benchmark', 'print_benchmark', 'bench', 'data_bench']
 
 # %% ../nbs/11_learner.ipynb #4a26069b
 class MaskToStems(Callback):
@@ -182,9 +182,9 @@ class _AfterTraining(Callback):
     def active(self): return self.__dict__.get('trained', False)
 
 class TrainingCheckpoints(_AfterTraining):
-    "Save `out/last` after every epoch and `out/best` when `monitor` improves (safetensors + JSON), with resumable state."
+    "Save `out/last` after every epoch and `out/best` when `monitor` improves (safetensors + JSON, `meta` added to the JSON), with resumable state."
     order = 65                                   # after the Recorder (50) has the epoch's values
-    def __init__(self, out, monitor='valid_loss'): self.out, self.monitor = Path(out), monitor
+    def __init__(self, out, monitor='valid_loss', meta=None): self.out, self.monitor, self.extra_meta = Path(out), monitor, meta or {}
     def before_fit(self):
         self.out.mkdir(parents=True, exist_ok=True)
         self.best = getattr(self.learn, 'resume_best', float('inf'))
@@ -196,7 +196,7 @@ class TrainingCheckpoints(_AfterTraining):
         names = self.recorder.metric_names[1:-1]
         values = dict(zip(names, map(_jsonable, self.recorder.values[-1])))
         value = values.get(self.monitor, float('nan'))
-        meta = dict(epoch=self.epoch, n_epoch=self.n_epoch, **{k: v for k, v in values.items()})
+        meta = dict(self.extra_meta, epoch=self.epoch, n_epoch=self.n_epoch, **{k: v for k, v in values.items()})
         improved = value < self.best
         if improved: self.best = value
         tensors, info = training_state(self.learn)
@@ -312,8 +312,8 @@ def resolve_precision(precision='auto'):
 
 def vocal_remover_learner(dls, config='tiny', model=None, out=None, vocal_weight=0., spectral_weight=0.,
                           precision='auto', clip=1.0, accumulate=1, compile=False, preview=True, seed=0,
-                          metrics=True, cbs=None, **kwargs):
-    "A fastai `Learner` training a `FrameTransformer` of `config` on voxaug `dls`, checkpointing to `out`."
+                          metrics=True, cbs=None, meta=None, **kwargs):
+    "A fastai `Learner` training a `FrameTransformer` of `config` (or `model`) on voxaug `dls`, checkpointing to `out` (with `meta`)."
     config = get_config(config)
     if model is None:
         torch.manual_seed(seed)
@@ -322,7 +322,7 @@ def vocal_remover_learner(dls, config='tiny', model=None, out=None, vocal_weight
     check_training_setup(dls, config, model)
     if not isinstance(accumulate, int) or accumulate < 1: raise ValueError(f"accumulate must be a positive integer, not {accumulate!r}")
     callbacks = [MaskToStems(), VoxAugEpoch()]
-    if out is not None: callbacks += [TrainingHistory(out), TrainingCheckpoints(out)]
+    if out is not None: callbacks += [TrainingHistory(out), TrainingCheckpoints(out, meta=meta)]
     if preview: callbacks.append(SpectrogramPreview(out))
     if clip: callbacks.append(GradientClip(clip))
     if accumulate > 1: callbacks.append(GradientAccumulation(accumulate*dls.train.bs))
@@ -406,12 +406,28 @@ def _ddp_check(instrumentals:str, vocals:str, out:str, steps:int=4):
     (Path(out)/f'rank{rank_distrib()}.json').write_text(json.dumps(seen))
 
 # %% ../nbs/11_learner.ipynb #7b674f62
+def initial_model(checkpoint, config=None):
+    "A trainable `FrameTransformer` of `config` holding the weights of `checkpoint` (which must have the same architecture)."
+    model = load_checkpoint(checkpoint)
+    if config is None: return model.train()
+    config = get_config(config)
+    weights = lambda c: {k: v for k, v in c.to_dict().items() if k not in ('name', 'crop_frames', 'dropout')}
+    saved, wanted = weights(model.config), weights(config)
+    if saved != wanted:
+        diff = sorted(k for k in wanted if wanted[k] != saved.get(k))
+        raise CheckpointError(f"{checkpoint}: checkpoint of configuration '{model.config.name}' does not fit configuration "
+                              f"'{config.name}' (differs in {', '.join(diff)})")
+    fresh = FrameTransformer(config)
+    fresh.load_state_dict(model.state_dict())
+    return fresh.train()
+
+# %% ../nbs/11_learner.ipynb #b5f31807
 def train_vocal_remover(instrumentals, vocals, config='small', epochs=10, bs=8, crop_frames=None, lr=1e-3,
                         out='runs/vocal-remover', resume=False, epoch_length=2048, valid_length=64, valid_files=0.1,
                         pairs=None, precision='auto', accumulate=1, clip=1.0, compile=False, workers=None, seed=0,
                         cache_dir=None, vocal_weight=0., spectral_weight=0., augment=None, show_progress=True,
-                        valid_sources=None, overwrite=False):
-    "Train a vocal remover on voxaug mixtures of two folders (or file lists); checkpoints and history go to `out`."
+                        valid_sources=None, overwrite=False, init=None):
+    "Train a vocal remover on voxaug mixtures of two folders (or file lists), from random weights or those of checkpoint `init`; checkpoints and history go to `out`."
     config = get_config(config)
     if crop_frames is not None:
         if not isinstance(crop_frames, int) or crop_frames < 1: raise ValueError(f"crop size {crop_frames!r}: must be a positive number of frames")
@@ -420,14 +436,16 @@ def train_vocal_remover(instrumentals, vocals, config='small', epochs=10, bs=8, 
     elif not overwrite and checkpoint_paths(Path(out)/'last')[0].exists():
         raise ValueError(f"{out} already holds a training run ({checkpoint_paths(Path(out)/'last')[0].name}): "
                          f"continue it with resume, or choose another output folder (or overwrite it explicitly)")
+    model = initial_model(init, config) if init is not None and not resume else None     # resuming restores its own weights
     if workers is None: workers = min(8, max((os.cpu_count() or 1)//max(num_distrib(), 1) - 1, 0))
     device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0))) if torch.cuda.is_available() else torch.device('cpu')
     if device.type == 'cuda': torch.cuda.set_device(device)
     dls = voxaug_dataloaders(instrumentals, vocals, config, bs=bs, epoch_length=epoch_length, valid_length=valid_length,
                              valid_files=valid_files, pairs=pairs, augment=augment, seed=seed, num_workers=workers,
                              cache_dir=cache_dir, device=device, verbose=not rank_distrib(), valid_sources=valid_sources)
-    learn = vocal_remover_learner(dls, config, out=out, vocal_weight=vocal_weight, spectral_weight=spectral_weight,
-                                  precision=precision, clip=clip, accumulate=accumulate, compile=compile, seed=seed)
+    learn = vocal_remover_learner(dls, config, model=model, out=out, vocal_weight=vocal_weight, spectral_weight=spectral_weight,
+                                  precision=precision, clip=clip, accumulate=accumulate, compile=compile, seed=seed,
+                                  meta=dict(init=str(init)) if init is not None else None)
     if not rank_distrib():
         print(f"{config.name}: {count_parameters(bare_model(learn.model)):,} parameters, {learn.precision}, "
               f"{len(dls.train)} batches of {bs} x {config.crop_frames} frames per epoch -> {out}")
@@ -459,13 +477,14 @@ def _ft_train(
     vocal_weight:float=0.,             # weight of the vocal L1 term in the loss
     spectral_weight:float=0.,          # weight of the multi-resolution spectral term in the loss
     overwrite:bool=False,              # start afresh in an `out` that holds a run
+    init:str=None,                     # checkpoint whose weights start the training (e.g. a denoising-pretrained one)
 ):
     "Train a FrameTransformer vocal remover on random mixtures of instrumentals and vocals (voxaug)."
     try:
         train_vocal_remover(instrumentals, vocals, config, epochs, bs, crop, lr, out, resume, epoch_length, valid_length,
                             pairs=pairs, precision=precision, accumulate=accumulate, clip=clip, compile=compile,
                             workers=workers, seed=seed, cache_dir=cache, vocal_weight=vocal_weight,
-                            spectral_weight=spectral_weight, overwrite=overwrite)
+                            spectral_weight=spectral_weight, overwrite=overwrite, init=init)
     except (LibraryError, CheckpointError, ValueError, FileNotFoundError) as e:
         print(f"ft-train: error: {e}", file=sys.stderr); sys.exit(2)
 
