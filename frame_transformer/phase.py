@@ -130,6 +130,7 @@ def phase_learner(dls, config='tiny', model=None, out=None, clip=1.0, seed=0, cb
     if model is None:
         torch.manual_seed(seed)
         model = PhasePredictor(config)
+    if getattr(dls, 'device', None) is not None: model.to(dls.device)
     callbacks = [VoxAugEpoch()] + ([TrainingHistory(out)] if out is not None else []) + ([GradientClip(clip)] if clip else [])
     learn = Learner(dls, model, loss_func=phase_loss, metrics=[phase_error, mixture_phase_error],
                     cbs=callbacks + list(cbs or []), **kwargs)
@@ -190,26 +191,29 @@ def rebuild(magnitude, phase, mixture_nyquist):
     return join_nyquist(magnitude*phase, mixture_nyquist)
 
 # %% ../nbs/40_phase.ipynb #3cf02a0e
-def show_phase_maps(stem, mixture, predicted, bins=None, frames=None, title='', figsize=(15, 3.2)):
-    "Phase maps (true, mixture, predicted) of one channel `(bins, frames)` as difference to the mixture phase, alpha = magnitude."
+def show_phase_maps(stem, mixture, predicted, bins=None, frames=None, title='', floor_db=50, figsize=(15, 6)):
+    "Phase maps of one channel `(bins, frames)`: true, mixture and predicted phases, and their differences (opacity = stem magnitude)."
     import matplotlib.pyplot as plt
     bins, frames = bins or slice(0, stem.shape[-2]), frames or slice(0, stem.shape[-1])
     stem, mixture, predicted = (t[..., bins, frames].detach().cpu() for t in (stem, mixture, predicted))
-    reference = unit(mixture)
     magnitude = stem.abs()
-    alpha = (20*torch.log10(magnitude/magnitude.max().clamp_min(1e-12) + 1e-12)).add(60).div(60).clamp(0, 1).numpy()
-    panels = [('true phase − mixture phase', unit(stem)/reference), ('mixture phase − mixture phase', reference/reference),
-              ('predicted phase − mixture phase', unit(predicted)/reference)]
-    fig, axs = plt.subplots(1, 4, figsize=figsize, layout='constrained')
-    for ax, (name, rel) in zip(axs, panels):
-        ax.set_facecolor('white')
-        im = ax.imshow(rel.angle().numpy(), cmap='twilight_shifted', vmin=-math.pi, vmax=math.pi, alpha=alpha,
-                       origin='lower', aspect='auto', interpolation='nearest')
-        ax.set_title(name, fontsize=9); ax.set_xlabel('frame'); ax.set_ylabel('bin')
-    axs[3].imshow(20*np.log10(magnitude.numpy() + 1e-9), origin='lower', aspect='auto', cmap='magma',
-                  vmin=20*np.log10(float(magnitude.max()) + 1e-9) - 60)
-    axs[3].set_title('stem magnitude (dB)', fontsize=9); axs[3].set_xlabel('frame')
-    fig.colorbar(im, ax=axs[2], label='radians')
+    db = 20*torch.log10(magnitude/magnitude.max().clamp_min(1e-12) + 1e-12)
+    alpha = ((db + floor_db)/floor_db).clamp(0, 1).numpy()
+    true, mix, pred = unit(stem), unit(mixture), unit(predicted)
+    extent = (frames.start or 0, (frames.start or 0) + stem.shape[-1], bins.start or 0, (bins.start or 0) + stem.shape[-2])
+    show = dict(origin='lower', aspect='auto', interpolation='nearest', vmin=-math.pi, vmax=math.pi, extent=extent)
+    fig, axs = plt.subplots(2, 4, figsize=figsize, layout='constrained')
+    for ax, (name, u) in zip(axs[0], [('true phase', true), ('mixture phase', mix), ('predicted phase', pred)]):
+        im_top = ax.imshow(u.angle().numpy(), cmap='twilight', **show); ax.set_title(name, fontsize=9)
+    axs[0, 3].imshow(db.numpy(), origin='lower', aspect='auto', cmap='magma', vmin=-floor_db, vmax=0, extent=extent)
+    axs[0, 3].set_title('stem magnitude (dB)', fontsize=9)
+    for ax, (name, rel) in zip(axs[1], [('true − mixture (to fix)', true/mix), ('predicted − mixture (the turn)', pred/mix),
+                                        ('predicted − true (error)', pred/true)]):
+        ax.set_facecolor('black')
+        im = ax.imshow(rel.angle().numpy(), cmap='twilight_shifted', alpha=alpha, **show); ax.set_title(name, fontsize=9)
+    axs[1, 3].axis('off')
+    fig.colorbar(im_top, ax=axs[0, 2], label='radians'); fig.colorbar(im, ax=axs[1, 2], label='radians')
+    for ax in axs.flat: ax.set_xlabel('frame', fontsize=8); ax.set_ylabel('bin', fontsize=8)
     if title: fig.suptitle(title)
     return axs
 

@@ -4,6 +4,7 @@
     python tools/phase_experiment.py CORPUS TESTSET OUT [--epochs 4 --epoch-length 1024 --bs 4 --crop 64]
     python tools/phase_experiment.py CORPUS TESTSET OUT --checkpoint OUT/phase      # measure an existing predictor
     python tools/phase_experiment.py CORPUS TESTSET OUT --train-only                 # train, no measurement
+    python tools/phase_experiment.py CORPUS TESTSET OUT --checkpoint OUT/phase --maps-only   # only the phase-map picture
 
 CORPUS holds audio/{train,valid}/{instrumental,vocals}; TESTSET holds song folders with mixture/instrumental/vocals.
 The stems of every test song are rebuilt with (a) the mixture's phase, (b) the predicted phase, (c) the true phase,
@@ -38,6 +39,36 @@ def hardware(device=None):
             f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, torch {torch.__version__}")
 
 
+def draw_maps(true, mixture, predicted, name, path):
+    "Phase maps of 128 bins x 128 frames (from a third into the song) of one channel, saved as JPEG."
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from frame_transformer.phase import show_phase_maps
+    start = true.shape[-1]//3
+    axs = show_phase_maps(true, mixture, predicted, bins=slice(0, 128), frames=slice(start, start + 128),
+                          title=f"{name} vocals (left channel), phase predicted from the vocal remover's magnitudes")
+    fig = axs.flat[0].figure
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=72, pil_kwargs={'quality': 80}); plt.close(fig)
+
+
+def maps_only(a, checkpoint):
+    "Only the phase-map picture of the first test song (the same computation as in `measure`)."
+    from frame_transformer.audio import split_nyquist
+    from frame_transformer.phase import load_phase_model, predict_phase, windowed
+    from frame_transformer.separate import load_separation_model
+    from frame_transformer.evaluate import find_test_songs, read_test_song
+    predictor = load_phase_model(checkpoint)
+    remover, config = load_separation_model(a.remover)
+    song = find_test_songs(a.testset)[0]
+    mixture, _, vocals = (torch.from_numpy(np.pad(w, ((0, 0), (0, config.n_fft//2)))) for w in read_test_song(song))
+    bins = split_nyquist(config.stft(mixture))[0]
+    scale = bins.abs().max()
+    with torch.no_grad(): mask = windowed(lambda b: remover(b.abs()), bins.abs()/scale, config.crop_frames).clamp(0, 1)
+    predicted = predict_phase(predictor, (1 - mask)*bins.abs()/scale, bins/scale, a.phase_crop)
+    draw_maps(split_nyquist(config.stft(vocals))[0][0], bins[0], predicted[0], song['name'], a.maps)
+
+
 def measure(a, checkpoint):
     from frame_transformer.audio import split_nyquist, join_nyquist
     from frame_transformer.phase import load_phase_model, predict_phase, windowed, unit, show_phase_maps
@@ -57,13 +88,16 @@ def measure(a, checkpoint):
     for song in songs:
         mixture, instrumental, vocals = read_test_song(song)
         if a.seconds: mixture, instrumental, vocals = (w[:, :int(a.seconds*config.sample_rate)] for w in (mixture, instrumental, vocals))
-        n = mixture.shape[1]
-        spec = stft(torch.from_numpy(mixture)).to(device)
+        n, half = mixture.shape[1], config.n_fft//2
+        # frames run half a window past the end, as in the separator: at the very end of a centred STFT the summed
+        # squared window is ~1e-5, and the inverse of a spectrogram whose phase was changed blows up there
+        padded = lambda w: torch.from_numpy(np.pad(w, ((0, 0), (0, half))))
+        spec = stft(padded(mixture)).to(device)
         bins, nyquist = split_nyquist(spec)
         scale = bins.abs().max().clamp_min(1e-8)
         with torch.no_grad():
             mask = windowed(lambda b: remover(b.abs()), bins.abs()/scale, config.crop_frames).clamp(0, 1)
-        true = {'instrumental': stft(torch.from_numpy(instrumental)).to(device), 'vocals': stft(torch.from_numpy(vocals)).to(device)}
+        true = {'instrumental': stft(padded(instrumental)).to(device), 'vocals': stft(padded(vocals)).to(device)}
         refs = {'instrumental': instrumental, 'vocals': vocals}
         magnitudes = {'vocal remover': {'instrumental': mask*bins.abs(), 'vocals': (1 - mask)*bins.abs()},
                       'true': {s: split_nyquist(t)[0].abs() for s, t in true.items()}}
@@ -81,20 +115,11 @@ def measure(a, checkpoint):
                     e = errors.setdefault((mags, stem, name), [0., 0.])
                     e[0] += float((weight*error).sum()); e[1] += float(weight.sum())
                 for name, phase in phases.items():
-                    wave = stft.inverse(join_nyquist(magnitude*phase, nyquists[mags][stem]), length=n).cpu().numpy()
+                    wave = stft.inverse(join_nyquist(magnitude*phase, nyquists[mags][stem]), length=n + half)[:, :n].cpu().numpy()
                     record[f'{mags}|{name}|{stem}|whole'] = whole_track_sdr(refs[stem], wave)
                     if a.museval: record[f'{mags}|{name}|{stem}|museval'] = museval_sdr({stem: refs[stem]}, {stem: wave})[stem]
                 if not maps_done and mags == 'vocal remover' and stem == 'vocals' and a.maps:
-                    import matplotlib; matplotlib.use('Agg')
-                    import matplotlib.pyplot as plt
-                    start = magnitude.shape[-1]//3
-                    axs = show_phase_maps(true_bins[0], bins[0], phases['(b) predicted'][0], bins=slice(0, 200),
-                                          frames=slice(start, start + 200),
-                                          title=f"{song['name']} vocals (left channel), predicted from the vocal remover's magnitudes")
-                    fig = axs.flat[0].figure
-                    Path(a.maps).parent.mkdir(parents=True, exist_ok=True)
-                    fig.savefig(a.maps, dpi=70, pil_kwargs={'quality': 80}); plt.close(fig)
-                    maps_done = True
+                    draw_maps(true_bins[0], bins[0], phases['(b) predicted'][0], song['name'], a.maps); maps_done = True
         per_song.append(record)
         print(f"{song['name']}: {time.time() - started:.0f} s", flush=True)
     table = []
@@ -122,6 +147,7 @@ def main():
     p.add_argument('--checkpoint', default=None, help="measure this phase checkpoint instead of training one")
     p.add_argument('--remover', default=None, help="vocal remover checkpoint (default: the bundled model)")
     p.add_argument('--train-only', action='store_true')
+    p.add_argument('--maps-only', action='store_true', help="only redraw the phase-map picture")
     p.add_argument('--songs', type=int, default=None); p.add_argument('--seconds', type=float, default=None)
     p.add_argument('--phase-crop', type=int, default=256, help="window of the predictor on whole songs (frames)")
     p.add_argument('--no-museval', dest='museval', action='store_false')
@@ -132,6 +158,7 @@ def main():
     torch.manual_seed(a.seed)
     checkpoint = Path(a.checkpoint) if a.checkpoint else train(a)
     if a.train_only: return
+    if a.maps_only: return maps_only(a, checkpoint)
     from frame_transformer.model import read_checkpoint_info
     info = read_checkpoint_info(checkpoint)['meta']
     started = time.time()
