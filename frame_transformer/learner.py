@@ -29,11 +29,12 @@ from .model import (FrameTransformer, FrameTransformerConfig, CONFIGS, get_confi
 from .voxaug import voxaug_dataloaders, LibraryError, Augmentations
 
 # %% auto #0
-__all__ = ['ft_train', 'PEAK_BF16_TFLOPS', 'MaskToStems', 'multiresolution_l1', 'SeparationLoss', 'sdr', 'stems_to_waves',
-           'StemSDR', 'l1', 'VoxAugEpoch', 'bare_model', 'training_state', 'load_training_state', 'TrainingCheckpoints',
-           'TrainingHistory', 'preview_figure', 'SpectrogramPreview', 'check_training_setup', 'check_resume',
-           'resolve_precision', 'vocal_remover_learner', 'fit_vocal_remover', 'StopAfterEpoch', 'distributed_training',
-           'initial_model', 'train_vocal_remover', 'train_step_benchmark', 'print_benchmark', 'bench', 'data_bench']
+__all__ = ['LOSSES', 'ft_train', 'PEAK_BF16_TFLOPS', 'MaskToStems', 'multiresolution_l1', 'SeparationLoss', 'MagnitudeSDRLoss',
+           'separation_loss', 'sdr', 'stems_to_waves', 'StemSDR', 'l1', 'VoxAugEpoch', 'bare_model', 'training_state',
+           'load_training_state', 'TrainingCheckpoints', 'TrainingHistory', 'preview_figure', 'SpectrogramPreview',
+           'check_training_setup', 'check_resume', 'resolve_precision', 'vocal_remover_learner', 'fit_vocal_remover',
+           'StopAfterEpoch', 'distributed_training', 'initial_model', 'train_vocal_remover', 'train_step_benchmark',
+           'print_benchmark', 'bench', 'data_bench']
 
 # %% ../nbs/11_learner.ipynb #4a26069b
 class MaskToStems(Callback):
@@ -65,6 +66,25 @@ class SeparationLoss:
             loss = loss + self.spectral_weight*multiresolution_l1(stems[:, 0], instrumental)
         return loss
     def __repr__(self): return f"SeparationLoss(vocal_weight={self.vocal_weight}, spectral_weight={self.spectral_weight})"
+
+class MagnitudeSDRLoss:
+    "Minus the SDR of both stems' magnitudes, in dB, per example: an energy measure like the one separation is scored by."
+    def __init__(self, floor=1e-3): self.floor = floor   # error and target energies are floored at `floor` × the mixture's
+    def __call__(self, stems, instrumental, vocals, *_):
+        energy = lambda x: x.square().flatten(1).sum(1)                         # (B,)
+        floor = self.floor*energy(stems.sum(1))                                  # the two stems add up to the mixture
+        return torch.stack([10*torch.log10((energy(stems[:, i] - target) + floor)/(energy(target) + floor))
+                            for i, target in enumerate((instrumental, vocals))]).mean()
+    def __repr__(self): return f"MagnitudeSDRLoss(floor={self.floor})"
+
+LOSSES = ('l1', 'sdr')
+def separation_loss(loss='l1', vocal_weight=0., spectral_weight=0.):
+    "The loss named `loss`: `l1` (`SeparationLoss`, with its weights) or `sdr` (`MagnitudeSDRLoss`)."
+    if loss == 'l1': return SeparationLoss(vocal_weight, spectral_weight)
+    if loss == 'sdr':
+        if vocal_weight or spectral_weight: raise ValueError("vocal_weight and spectral_weight belong to the l1 loss")
+        return MagnitudeSDRLoss()
+    raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
 
 # %% ../nbs/11_learner.ipynb #9902c629
 def sdr(reference, estimate, eps=1e-10):
@@ -312,7 +332,7 @@ def resolve_precision(precision='auto'):
 
 def vocal_remover_learner(dls, config='tiny', model=None, out=None, vocal_weight=0., spectral_weight=0.,
                           precision='auto', clip=1.0, accumulate=1, compile=False, preview=True, seed=0,
-                          metrics=True, cbs=None, meta=None, **kwargs):
+                          metrics=True, cbs=None, meta=None, loss='l1', **kwargs):
     "A fastai `Learner` training a `FrameTransformer` of `config` (or `model`) on voxaug `dls`, checkpointing to `out` (with `meta`)."
     config = get_config(config)
     if model is None:
@@ -329,7 +349,7 @@ def vocal_remover_learner(dls, config='tiny', model=None, out=None, vocal_weight
     precision = resolve_precision(precision)
     if precision != 'fp32': callbacks.append(MixedPrecision(precision))
     if compile: model = torch.compile(model, backend=compile if isinstance(compile, str) else 'inductor')
-    learn = Learner(dls, model, loss_func=SeparationLoss(vocal_weight, spectral_weight),
+    learn = Learner(dls, model, loss_func=separation_loss(loss, vocal_weight, spectral_weight),
                     metrics=[l1, StemSDR('instrumental'), StemSDR('vocals')] if metrics else [],
                     cbs=callbacks + list(cbs or []), **kwargs)
     learn.config, learn.out, learn.precision = config, (Path(out) if out else None), precision
@@ -426,7 +446,7 @@ def train_vocal_remover(instrumentals, vocals, config='small', epochs=10, bs=8, 
                         out='runs/vocal-remover', resume=False, epoch_length=2048, valid_length=64, valid_files=0.1,
                         pairs=None, precision='auto', accumulate=1, clip=1.0, compile=False, workers=None, seed=0,
                         cache_dir=None, vocal_weight=0., spectral_weight=0., augment=None, show_progress=True,
-                        valid_sources=None, overwrite=False, init=None):
+                        valid_sources=None, overwrite=False, init=None, loss='l1'):
     "Train a vocal remover on voxaug mixtures of two folders (or file lists), from random weights or those of checkpoint `init`; checkpoints and history go to `out`."
     config = get_config(config)
     if crop_frames is not None:
@@ -443,7 +463,7 @@ def train_vocal_remover(instrumentals, vocals, config='small', epochs=10, bs=8, 
     dls = voxaug_dataloaders(instrumentals, vocals, config, bs=bs, epoch_length=epoch_length, valid_length=valid_length,
                              valid_files=valid_files, pairs=pairs, augment=augment, seed=seed, num_workers=workers,
                              cache_dir=cache_dir, device=device, verbose=not rank_distrib(), valid_sources=valid_sources)
-    learn = vocal_remover_learner(dls, config, model=model, out=out, vocal_weight=vocal_weight, spectral_weight=spectral_weight,
+    learn = vocal_remover_learner(dls, config, model=model, out=out, vocal_weight=vocal_weight, spectral_weight=spectral_weight, loss=loss,
                                   precision=precision, clip=clip, accumulate=accumulate, compile=compile, seed=seed,
                                   meta=dict(init=str(init)) if init is not None else None)
     if not rank_distrib():
@@ -478,13 +498,14 @@ def _ft_train(
     spectral_weight:float=0.,          # weight of the multi-resolution spectral term in the loss
     overwrite:bool=False,              # start afresh in an `out` that holds a run
     init:str=None,                     # checkpoint whose weights start the training (e.g. a denoising-pretrained one)
+    loss:str='l1',                     # l1 (magnitude L1) or sdr (magnitude SDR of both stems, per example)
 ):
     "Train a FrameTransformer vocal remover on random mixtures of instrumentals and vocals (voxaug)."
     try:
         train_vocal_remover(instrumentals, vocals, config, epochs, bs, crop, lr, out, resume, epoch_length, valid_length,
                             pairs=pairs, precision=precision, accumulate=accumulate, clip=clip, compile=compile,
                             workers=workers, seed=seed, cache_dir=cache, vocal_weight=vocal_weight,
-                            spectral_weight=spectral_weight, overwrite=overwrite, init=init)
+                            spectral_weight=spectral_weight, overwrite=overwrite, init=init, loss=loss)
     except (LibraryError, CheckpointError, ValueError, FileNotFoundError) as e:
         print(f"ft-train: error: {e}", file=sys.stderr); sys.exit(2)
 
