@@ -33,8 +33,8 @@ __all__ = ['LOSSES', 'ft_train', 'PEAK_BF16_TFLOPS', 'MaskToStems', 'multiresolu
            'separation_loss', 'sdr', 'stems_to_waves', 'StemSDR', 'l1', 'VoxAugEpoch', 'bare_model', 'training_state',
            'load_training_state', 'TrainingCheckpoints', 'TrainingHistory', 'preview_figure', 'SpectrogramPreview',
            'check_training_setup', 'check_resume', 'resolve_precision', 'vocal_remover_learner', 'fit_vocal_remover',
-           'StopAfterEpoch', 'distributed_training', 'initial_model', 'train_vocal_remover', 'train_step_benchmark',
-           'print_benchmark', 'bench', 'data_bench']
+           'StopAfterEpoch', 'distributed_training', 'initial_model', 'training_device', 'run_training',
+           'train_vocal_remover', 'train_step_benchmark', 'print_benchmark', 'bench', 'data_bench']
 
 # %% ../nbs/11_learner.ipynb #4a26069b
 class MaskToStems(Callback):
@@ -442,6 +442,19 @@ def initial_model(checkpoint, config=None):
     return fresh.train()
 
 # %% ../nbs/11_learner.ipynb #b5f31807
+def training_device():
+    "This process's device: its GPU under torchrun (`LOCAL_RANK`), else the first GPU, else the CPU."
+    device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0))) if torch.cuda.is_available() else torch.device('cpu')
+    if device.type == 'cuda': torch.cuda.set_device(device)
+    return device
+
+def run_training(learn, epochs, lr, device, resume=False, show_progress=True):
+    "`fit_vocal_remover` under DDP when launched by torchrun, with or without progress bars; returns `learn`."
+    import contextlib
+    bar = contextlib.nullcontext() if show_progress else learn.no_bar()
+    with distributed_training(learn, cpu=device.type == 'cpu'), bar: fit_vocal_remover(learn, epochs, lr, resume=resume)
+    return learn
+
 def train_vocal_remover(instrumentals, vocals, config='small', epochs=10, bs=8, crop_frames=None, lr=1e-3,
                         out='runs/vocal-remover', resume=False, epoch_length=2048, valid_length=64, valid_files=0.1,
                         pairs=None, precision='auto', accumulate=1, clip=1.0, compile=False, workers=None, seed=0,
@@ -458,8 +471,7 @@ def train_vocal_remover(instrumentals, vocals, config='small', epochs=10, bs=8, 
                          f"continue it with resume, or choose another output folder (or overwrite it explicitly)")
     model = initial_model(init, config) if init is not None and not resume else None     # resuming restores its own weights
     if workers is None: workers = min(8, max((os.cpu_count() or 1)//max(num_distrib(), 1) - 1, 0))
-    device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0))) if torch.cuda.is_available() else torch.device('cpu')
-    if device.type == 'cuda': torch.cuda.set_device(device)
+    device = training_device()
     dls = voxaug_dataloaders(instrumentals, vocals, config, bs=bs, epoch_length=epoch_length, valid_length=valid_length,
                              valid_files=valid_files, pairs=pairs, augment=augment, seed=seed, num_workers=workers,
                              cache_dir=cache_dir, device=device, verbose=not rank_distrib(), valid_sources=valid_sources)
@@ -469,10 +481,7 @@ def train_vocal_remover(instrumentals, vocals, config='small', epochs=10, bs=8, 
     if not rank_distrib():
         print(f"{config.name}: {count_parameters(bare_model(learn.model)):,} parameters, {learn.precision}, "
               f"{len(dls.train)} batches of {bs} x {config.crop_frames} frames per epoch -> {out}")
-    import contextlib
-    bar = contextlib.nullcontext() if show_progress else learn.no_bar()
-    with distributed_training(learn, cpu=device.type == 'cpu'), bar: fit_vocal_remover(learn, epochs, lr, resume=resume)
-    return learn
+    return run_training(learn, epochs, lr, device, resume, show_progress)
 
 def _ft_train(
     instrumentals:str,                 # folder of instrumental music (searched recursively)

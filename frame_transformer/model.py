@@ -19,7 +19,7 @@ from .attention import FrameTransformerEncoder, FrameTransformerDecoder
 # %% auto #0
 __all__ = ['CONFIGS', 'SEED_PARAMETERS', 'CHECKPOINT_FORMAT', 'FrameTransformerConfig', 'FrameTransformer', 'get_config',
            'count_parameters', 'CheckpointError', 'checkpoint_paths', 'save_checkpoint', 'read_checkpoint_info',
-           'load_checkpoint']
+           'load_model', 'load_checkpoint']
 
 # %% ../nbs/04_model.ipynb #3061d166
 @dataclass(frozen=True)
@@ -161,19 +161,23 @@ def read_checkpoint_info(path):
         raise CheckpointError(f"{json_path}: not a frame-transformer checkpoint (format {info.get('format') if isinstance(info, dict) else None!r})")
     return info
 
-def load_checkpoint(path, device='cpu'):
-    "Build the model a checkpoint describes and load its weights (as float32) on `device`."
+def load_model(path, model_class, config_class, device='cpu', what='configuration'):
+    "Build `model_class(config)` from a checkpoint whose JSON holds a `config_class` and load its weights (as float32) on `device`."
     from safetensors.torch import load_file
     weights_path, json_path = checkpoint_paths(path)
     info = read_checkpoint_info(path)
-    try: config = FrameTransformerConfig.from_dict(info['config'])
-    except (KeyError, TypeError, ValueError) as e: raise CheckpointError(f"{json_path}: invalid configuration ({e})") from None
+    try: config = config_class.from_dict(info['config'])
+    except (KeyError, TypeError, ValueError) as e: raise CheckpointError(f"{json_path}: invalid {what} ({e})") from None
     if not weights_path.exists(): raise CheckpointError(f"{weights_path}: checkpoint weights not found")
     try: state = load_file(str(weights_path))
     except Exception as e: raise CheckpointError(f"{weights_path}: corrupt checkpoint weights ({e})") from None
-    model = FrameTransformer(config)
+    model = model_class(config)
     try: model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     except RuntimeError as e:
-        raise CheckpointError(f"{weights_path}: weights do not fit configuration '{config.name}' ({str(e).splitlines()[0]})") from None
+        raise CheckpointError(f"{weights_path}: weights do not fit {what} '{config.name}' ({str(e).splitlines()[0]})") from None
     model.meta = info.get('meta', {})
     return model.to(device).eval()
+
+def load_checkpoint(path, device='cpu'):
+    "Build the FrameTransformer a checkpoint describes and load its weights (as float32) on `device`."
+    return load_model(path, FrameTransformer, FrameTransformerConfig, device)

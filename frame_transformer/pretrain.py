@@ -25,7 +25,8 @@ from .model import (FrameTransformer, CONFIGS, get_config, load_checkpoint, Chec
                                      count_parameters)
 from .voxaug import AudioLibrary, VoxAug, Augmentations, LibraryError
 from .learner import (VoxAugEpoch, TrainingHistory, TrainingCheckpoints, bare_model,
-                                       check_training_setup, resolve_precision, fit_vocal_remover, distributed_training)
+                                       check_training_setup, resolve_precision, fit_vocal_remover, training_device,
+                                       run_training)
 
 # %% auto #0
 __all__ = ['PRETRAIN_TASK', 'crop_rms', 'corrupt', 'denoise', 'sample_gamma', 'snr_db', 'UnlabeledCrops', 'denoising_dataloaders',
@@ -252,8 +253,7 @@ def pretrain(sources, config='small', epochs=10, bs=8, crop_frames=None, lr=1e-3
         raise ValueError(f"{out} already holds a training run ({checkpoint_paths(Path(out)/'last')[0].name}): "
                          f"continue it with resume, or choose another output folder (or overwrite it explicitly)")
     if workers is None: workers = min(8, max((os.cpu_count() or 1)//max(num_distrib(), 1) - 1, 0))
-    device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0))) if torch.cuda.is_available() else torch.device('cpu')
-    if device.type == 'cuda': torch.cuda.set_device(device)
+    device = training_device()
     dls = denoising_dataloaders(sources, config, bs=bs, epoch_length=epoch_length, valid_length=valid_length,
                                 valid_files=valid_files, valid_sources=valid_sources, mix=mix, gamma=gamma, seed=seed,
                                 num_workers=workers, cache_dir=cache_dir, device=device, verbose=not rank_distrib())
@@ -261,10 +261,7 @@ def pretrain(sources, config='small', epochs=10, bs=8, crop_frames=None, lr=1e-3
     if not rank_distrib():
         print(f"{config.name} denoiser: {count_parameters(bare_model(learn.model)):,} parameters, {learn.precision}, "
               f"{len(dls.train)} batches of {bs} x {config.crop_frames} frames per epoch from {', '.join(dls.train_ds.sources)} -> {out}")
-    import contextlib
-    bar = contextlib.nullcontext() if show_progress else learn.no_bar()
-    with distributed_training(learn, cpu=device.type == 'cpu'), bar: fit_vocal_remover(learn, epochs, lr, resume=resume)
-    return learn
+    return run_training(learn, epochs, lr, device, resume, show_progress)
 
 def _pretrain_cli(
     sources:Annotated[str, "folders of unlabeled audio (instrumentals and vocals first, to mix them too)", {'nargs': '+'}],

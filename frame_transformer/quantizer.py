@@ -19,7 +19,7 @@ from .audio import (Stft, SAMPLE_RATE, check_wave, to_stereo, resample, split_ny
                                      from_magphase)
 from .layers import MultichannelLinear, FrameEncoder
 from .attention import FrameTransformerEncoder
-from .model import CheckpointError, save_checkpoint, read_checkpoint_info, checkpoint_paths, count_parameters
+from .model import CheckpointError, save_checkpoint, read_checkpoint_info, checkpoint_paths, count_parameters, load_model
 
 # %% auto #0
 __all__ = ['CODEC_CONFIGS', 'CODEC_KIND', 'CodecConfig', 'compress', 'expand', 'stereo_spectrogram', 'code_histogram',
@@ -375,20 +375,9 @@ def save_codec(model, path, meta=None, dtype=None):
 
 def load_codec(path, device='cpu'):
     "The `FrameVQ` of a checkpoint written by `save_codec`."
-    from safetensors.torch import load_file
     weights_path, json_path = checkpoint_paths(path)
     info = read_checkpoint_info(path)
     if info.get('meta', {}).get('kind') != CODEC_KIND:
         raise CheckpointError(f"{json_path}: not a frame codec checkpoint (a vocal remover's? meta.kind is "
                               f"{info.get('meta', {}).get('kind')!r})")
-    try: config = CodecConfig.from_dict(info['config'])
-    except (KeyError, TypeError, ValueError) as e: raise CheckpointError(f"{json_path}: invalid codec configuration ({e})") from None
-    if not weights_path.exists(): raise CheckpointError(f"{weights_path}: checkpoint weights not found")
-    try: state = load_file(str(weights_path))
-    except Exception as e: raise CheckpointError(f"{weights_path}: corrupt checkpoint weights ({e})") from None
-    model = FrameVQ(config)
-    try: model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    except RuntimeError as e:
-        raise CheckpointError(f"{weights_path}: weights do not fit codec configuration '{config.name}' ({str(e).splitlines()[0]})") from None
-    model.meta = info.get('meta', {})
-    return model.to(device).eval()
+    return load_model(path, FrameVQ, CodecConfig, device, what='codec configuration')
