@@ -3,7 +3,7 @@
 
     python tools/default_model.py testset CORPUS DEST      # held-out test songs from the corpus's validation split
     python tools/default_model.py finetune INSTRUMENTALS VOCALS INIT OUT [EPOCHS]  # a new one-cycle from a checkpoint
-    python tools/default_model.py bundle RUN_DIR EVAL_DIR COMMAND HARDWARE  # best checkpoint -> frame_transformer/assets/default.*
+    python tools/default_model.py bundle RUN_DIR EVAL_DIR COMMAND HARDWARE [EXAMPLES_PER_EPOCH BATCH_SIZE]  # best checkpoint -> frame_transformer/assets/default.*
 
 Training itself is `ft-train` (the command used is in the model card and in frame_transformer/assets/default.json),
 and scoring is `ft-eval`.
@@ -59,7 +59,7 @@ def finetune(instrumentals, vocals, init, out, epochs=3, lr=5e-4, bs=4, epoch_le
     fit_vocal_remover(learn, epochs, lr)
     return learn
 
-def bundle(run_dir, eval_dir, command, hardware):
+def bundle(run_dir, eval_dir, command, hardware, examples_per_epoch=256, batch_size=4):
     "Save the run's best checkpoint in half precision as the bundled default model, with its training and scores."
     import platform, torch
     from frame_transformer.model import load_checkpoint, save_checkpoint
@@ -70,7 +70,8 @@ def bundle(run_dir, eval_dir, command, hardware):
     evaluation = json.loads((eval_dir/'results.json').read_text())
     best = min(rows, key=lambda r: r['valid_loss'])
     training = dict(command=command, hardware=hardware, torch=torch.__version__, python=platform.python_version(),
-                    epochs=len(rows), examples_per_epoch=256, batch_size=4, crop_frames=model.config.crop_frames,
+                    epochs=len(rows), examples_per_epoch=int(examples_per_epoch), batch_size=int(batch_size),
+                    steps=len(rows)*int(examples_per_epoch)//int(batch_size), crop_frames=model.config.crop_frames,
                     wall_minutes=round(sum(r.get('seconds', 0) for r in rows)/60, 1), best_epoch=best['epoch'],
                     stored='float16 (loaded as float32)')
     meta = dict(training=training, history=rows, evaluation={'summary': evaluation['summary']},
@@ -82,5 +83,5 @@ if __name__ == '__main__':
     cmd, *args = sys.argv[1:] or ['--help']
     if cmd == 'testset': write_validation_test_set(*args[:2])
     elif cmd == 'finetune': finetune(*args[:4], epochs=int(args[4]) if len(args) > 4 else 3)
-    elif cmd == 'bundle': bundle(*args[:4])
+    elif cmd == 'bundle': bundle(*args[:6])
     else: print(__doc__)

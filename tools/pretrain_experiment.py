@@ -109,6 +109,8 @@ def main(argv=None):
     p.add_argument('--gamma', default='cosine')
     p.add_argument('--valid-length', type=int, default=32)
     p.add_argument('--arms', default='pretrained,random,pretrained-reset-output,random-long')
+    p.add_argument('--loss', default='l1', help="the vocal remover's loss: l1 or sdr (see nbs/11_learner.ipynb)")
+    p.add_argument('--pretrained', default=None, help='reuse this pretrained checkpoint instead of pretraining again')
     p.add_argument('--test-songs', type=int, default=8)
     p.add_argument('--no-museval', action='store_true')
     p.add_argument('--workers', type=int, default=0)
@@ -140,7 +142,7 @@ def main(argv=None):
         hardware=hardware(), started=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
         setup=dict(config=config.name, parameters=count_parameters(FrameTransformer(config)), crop_frames=args.crop,
                    batch_size=args.bs, pretrain_steps=N, finetune_steps=M, epochs=E, pretrain_lr=args.pretrain_lr,
-                   lr=args.lr, gamma=args.gamma, seed=args.seed, valid_crops=args.valid_length,
+                   lr=args.lr, loss=args.loss, gamma=args.gamma, seed=args.seed, valid_crops=args.valid_length,
                    data='corpus train split (instrumentals, vocals, voxaug mixtures for pretraining); validation: corpus valid split',
                    test=f'first {args.test_songs} songs of {args.testset}, {"museval + " if not args.no_museval else ""}whole-track SDR'),
         pretraining={}, arms={})
@@ -157,7 +159,9 @@ def main(argv=None):
 
     # 1. pretraining
     needs_pretraining = any(a.startswith('pretrained') for a in arms)
-    if needs_pretraining:
+    pretrained = Path(args.pretrained) if args.pretrained else out/'pretrain'/'last'
+    if args.pretrained: results['pretraining'] = dict(reused=str(pretrained))
+    if needs_pretraining and not args.pretrained:
         started = time.time()
         dls = denoising_dataloaders(train, config, bs=args.bs, epoch_length=args.bs*N//E, valid_length=args.valid_length,
                                     valid_sources=valid, gamma=gamma, seed=args.seed, num_workers=args.workers, device=device)
@@ -181,8 +185,8 @@ def main(argv=None):
                                  valid_sources=valid, seed=args.seed, num_workers=args.workers, device=device)
         model = None
         if arm.startswith('pretrained'):
-            model = pretrained_model(out/'pretrain'/'last', config, reset_output=arm == 'pretrained-reset-output', seed=args.seed)
-        learn = vocal_remover_learner(dls, config, model=model, out=out/arm, seed=args.seed, preview=False,
+            model = pretrained_model(pretrained, config, reset_output=arm == 'pretrained-reset-output', seed=args.seed)
+        learn = vocal_remover_learner(dls, config, model=model, out=out/arm, seed=args.seed, preview=False, loss=args.loss,
                                       meta=dict(init=arm))
         with learn.no_bar(): before = learn.validate()
         with learn.no_bar(): fit_vocal_remover(learn, epochs, args.lr)
