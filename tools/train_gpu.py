@@ -39,6 +39,7 @@ def main():
     p.add_argument('--lr', type=float, default=1e-3); p.add_argument('--out', default='runs/small-gpu')
     p.add_argument('--workers', type=int, default=None); p.add_argument('--bench-configs', default='tiny,small,large')
     p.add_argument('--bench-bs', default='64,16,4'); p.add_argument('--cache', default=None)
+    p.add_argument('--loss', default='sdr', choices=['l1', 'sdr'], help="the vocal remover's loss (sdr: see nbs/11_learner.ipynb; l1 drifts towards keeping everything)")
     a = p.parse_args()
 
     print('## training-step benchmark'); bench(a.bench_configs, a.bench_bs, steps=20, warmup=5)
@@ -59,7 +60,7 @@ def main():
     start = time.time()
     learn = train_vocal_remover(train_i, train_v, config, epochs=a.epochs, bs=a.bs, lr=a.lr, out=a.out,
                                 epoch_length=epoch_length, valid_sources=valid, valid_files=0.1 if valid is None else 0,
-                                workers=a.workers, cache_dir=a.cache)
+                                workers=a.workers, cache_dir=a.cache, loss=a.loss)
     wall = time.time() - start
     history = learn.history_rows
     train_seconds = sum(r['seconds'] for r in history)
