@@ -348,12 +348,13 @@ class Separator:
                 acc_mask = torch.cat([acc_mask, acc_mask.new_zeros(2, bins, grow)], -1)
                 acc_weight = torch.cat([acc_weight, acc_weight.new_zeros(grow)])
                 if self.phase is not None: acc_phase = torch.cat([acc_phase, acc_phase.new_zeros(2, 2, bins, grow)], -1)
+            view = stereo if self.phase is not None else magnitude                 # the phase predictor needs complex windows
             for b in range(0, len(segment), self.batch_size):
                 batch_windows = segment[b:b+self.batch_size]
-                batch = (stereo if self.phase is not None else magnitude).new_zeros(len(batch_windows), 2, bins, crop)
+                batch = view.new_zeros(len(batch_windows), 2, bins, crop)
                 for i, w in enumerate(batch_windows):
                     lo, hi = max(w.start, 0), min(w.start + crop, frames)
-                    batch[i, :, :, lo-w.start:hi-w.start] = (stereo if self.phase is not None else magnitude)[:, :, lo-first:hi-first]
+                    batch[i, :, :, lo-w.start:hi-w.start] = view[:, :, lo-first:hi-first]
                     if w.swap: batch[i] = batch[i].flip(0)
                 masks = self._masks(batch.abs() if self.phase is not None else batch)
                 # the phase predictor sees each window's own mask and mixture; its corrections are crossfaded like the masks
