@@ -223,6 +223,7 @@ def _on_excerpt(self:SeparationDemo, change):
 
 @patch
 def excerpt_seconds(self:SeparationDemo):
+    "How long the excerpt is: `Length`, or less where the song ends first."
     if self.song is None: return 0.
     return max(0., min(self.seconds.value, self.song.shape[1]/self.sr - self.start.value))
 
@@ -237,6 +238,7 @@ class _Superseded(Exception): "A newer request made this separation useless."
 
 @patch(as_prop=True)
 def separator(self:SeparationDemo):
+    "The `Separator`, made on first use (the bundled model, or `checkpoint`)."
     if self._separator is None: self._separator = Separator(self.checkpoint, device=self.device)
     return self._separator
 
