@@ -189,7 +189,7 @@ def load_bytes(self:SeparationDemo, name, data):
         try:
             with _quiet_stderr(): wave = load_audio(p, self.sr)
         except (AudioError, OSError, ValueError) as e:
-            self.say(f'could not load {name}: {str(e).replace(str(p), name)}', error=True); return False
+            self.say(f'could not load {name}: {str(e).replace(str(p), name).removeprefix(f"{name}: ")}', error=True); return False
     return self._set_song(wave, Path(name).stem)
 
 @patch
