@@ -41,7 +41,8 @@ def start_lab(folder, log):
     "JupyterLab serving `folder`, isolated from the user's Jupyter setup; returns (process, url of the notebook)."
     port, token = free_port(), secrets.token_hex(16)
     cfg = {k: folder/'.jupyter'/v for k, v in dict(JUPYTER_CONFIG_DIR='config', JUPYTER_DATA_DIR='data',
-           JUPYTER_RUNTIME_DIR='runtime', JUPYTERLAB_SETTINGS_DIR='settings', JUPYTERLAB_WORKSPACES_DIR='workspaces').items()}
+           JUPYTER_RUNTIME_DIR='runtime', JUPYTERLAB_SETTINGS_DIR='settings', JUPYTERLAB_WORKSPACES_DIR='workspaces',
+           IPYTHONDIR='ipython').items()}
     # no news or update checks (they would ask for the network, and put a notice over the app)
     note = cfg['JUPYTERLAB_SETTINGS_DIR']/'@jupyterlab'/'apputils-extension'/'notification.jupyterlab-settings'
     note.parent.mkdir(parents=True)
