@@ -296,4 +296,4 @@ def separate_file(self:Separator, path, out_dir=None, stems=STEMS, ext=None, sub
 # %% ../nbs/22_separate.ipynb #fe9679ad
 __getattr__ = moved_names(__name__, {'find_audio_files': 'stem_files.find_audio_files',
                                      'save_spectrogram_image': 'stem_files.save_spectrogram_image',
-                                     'main': 'cli.ft_separate', 'cli': 'cli.ft_separate'})
+                                     'cli': 'cli.ft_separate'})              # the console script of older installs
