@@ -6,7 +6,7 @@ Docs: https://frame-transformer.github.io/frame-transformer/voxaug.html.md"""
 
 # %% ../nbs/10_voxaug.ipynb #afc4e749
 from __future__ import annotations
-import dataclasses, hashlib, json, math, os, tempfile, warnings
+import dataclasses, hashlib, json, math, os, tempfile, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,8 @@ __all__ = ['CACHE_VERSION', 'BANDWIDTH_FLOOR_DB', 'STEMS', 'EQ_POINTS', 'LOWPASS
            'find_audio', 'estimate_bandwidth', 'AudioLibrary', 'Augmentations', 'lowpass_gains', 'filter_gains',
            'augment_stem', 'mix_stems', 'applied_augmentations', 'pitch_stretch', 'resample_by', 'phase_vocoder',
            'shift_pitch_tempo', 'lowpass_distribution', 'stem_magnitudes', 'SpectrogramBatch', 'SeparationSet',
-           'VoxAug', 'DeviceLibrary', 'DeviceVoxAug', 'DeviceLoader', 'SongPairs', 'Concat', 'voxaug_dataloaders']
+           'VoxAug', 'DeviceLibrary', 'DeviceVoxAug', 'DeviceLoader', 'SongPairs', 'Concat', 'voxaug_dataloaders',
+           'voxaug_bench', 'main']
 
 # %% ../nbs/10_voxaug.ipynb #ed2ca421
 class LibraryError(ValueError):
@@ -698,3 +699,68 @@ def voxaug_dataloaders(instrumentals, vocals, config=None, bs=8, crop_frames=Non
                       device=device)
     dls.n_inp = 1                       # batches are (mixture, instrumental, vocals, index): one input, three targets
     return dls
+
+# %% ../nbs/10_voxaug.ipynb #d81a034c
+def voxaug_bench(instrumentals=None, vocals=None, config='small', bs=16, workers='0,2', threads='1,2', batches=8,
+                 device=None, cache=None, seed=0):
+    "Examples/s of voxaug training batches from the CPU workers and from the device path, on the same libraries (toy ones if none)."
+    import shutil, tempfile
+    from fastcore.basics import ifnone
+    from frame_transformer.model import get_config
+    config = get_config(config)
+    tmp = None
+    if instrumentals is None or vocals is None:
+        from frame_transformer.synth import write_toy_library
+        tmp = Path(tempfile.mkdtemp(prefix='ft-voxaug-bench-'))
+        seconds = max(20., 3*config.crop_frames*config.hop_length/config.sample_rate)
+        instrumentals = write_toy_library(tmp/'inst', 'instrumental', 4, seconds, seed=1, sr=config.sample_rate)
+        vocals = write_toy_library(tmp/'voc', 'vocals', 4, seconds, seed=2, sr=config.sample_rate)
+        cache = cache or tmp/'cache'
+    libs = [AudioLibrary(src, sr=config.sample_rate, cache_dir=cache) for src in (instrumentals, vocals)]
+    device = torch.device(ifnone(device, 'cuda' if torch.cuda.is_available() else 'cpu'))
+    pitch_stretch(np.zeros((2, 8192), np.float32), 1., 1.1)     # librosa's first phase vocoder call is slow: not timed
+    def timed(dl):
+        it = iter(dl); next(it)                                  # start-up and the first batch are not timed
+        start = time.perf_counter()
+        for _ in range(batches):
+            b = next(it)
+            if device.type == 'cuda': torch.cuda.synchronize(device)
+        return bs*batches/(time.perf_counter() - start)
+    make = lambda **kw: voxaug_dataloaders(*libs, config, bs=bs, epoch_length=bs*(batches + 1), valid_length=bs,
+                                           valid_files=1, seed=seed, **kw).train
+    rows, n_threads = [], torch.get_num_threads()
+    for n in [int(w) for w in str(workers).split(',') if w != '']:
+        rows.append(dict(path='workers', where=f'{n} worker processes' if n else 'main process', examples_s=timed(make(num_workers=n))))
+    for t in ([int(t) for t in str(threads).split(',') if t != ''] if device.type == 'cpu' else [n_threads]):
+        torch.set_num_threads(t)
+        try: rows.append(dict(path='device', where=f'{device.type}, {t} threads' if device.type == 'cpu' else torch.cuda.get_device_name(device),
+                              examples_s=timed(make(device=device, on_device=True))))
+        finally: torch.set_num_threads(n_threads)
+    base = rows[0]['examples_s']
+    print(f"{config.name}: {config.crop_frames} frames, batches of {bs}, default augmentations")
+    print(f"{'path':8s} {'where':32s} {'examples/s':>10s} {'ms/example':>10s} {'x first row':>11s}")
+    for r in rows:
+        r.update(config=config.name, bs=bs, ms_per_example=1e3/r['examples_s'], ratio=r['examples_s']/base)
+        print(f"{r['path']:8s} {r['where']:32s} {r['examples_s']:10.1f} {r['ms_per_example']:10.1f} {r['ratio']:11.2f}")
+    if tmp is not None: shutil.rmtree(tmp, ignore_errors=True)
+    return rows
+
+def main(argv=None):
+    "`python -m frame_transformer.voxaug`: the data benchmark (`voxaug_bench`) on a pack, two folders, or toy libraries."
+    import argparse
+    p = argparse.ArgumentParser(prog='python -m frame_transformer.voxaug', description='examples/s of the two voxaug paths')
+    p.add_argument('--pack', help='a training pack (or corpus): its train split'); p.add_argument('--instrumentals'); p.add_argument('--vocals')
+    p.add_argument('--config', default='small'); p.add_argument('--bs', type=int, default=16)
+    p.add_argument('--workers', default='0,2'); p.add_argument('--threads', default='1,2'); p.add_argument('--batches', type=int, default=8)
+    p.add_argument('--device', default=None); p.add_argument('--cache', default=None); p.add_argument('--json', help='also write the rows here')
+    a = p.parse_args(argv)
+    inst, voc = a.instrumentals, a.vocals
+    if a.pack:
+        from frame_transformer.pack import pack_files
+        inst, voc = pack_files(a.pack, 'train', 'instrumental'), pack_files(a.pack, 'train', 'vocals')
+    rows = voxaug_bench(inst, voc, a.config, a.bs, a.workers, a.threads, a.batches, a.device, a.cache)
+    if a.json: write_atomically(a.json, lambda tmp: Path(tmp).write_text(json.dumps(rows, indent=1)))
+    return rows
+
+# %% ../nbs/10_voxaug.ipynb #288717c4
+if __name__ == '__main__': main()
