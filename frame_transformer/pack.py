@@ -128,7 +128,9 @@ def _read_excerpt(path, start, seconds, sr=SAMPLE_RATE):
 
 def _encode(args):
     path, start, seconds, kbps = args
-    return opus_bytes(_read_excerpt(path, start, seconds), SAMPLE_RATE, kbps)
+    try: return opus_bytes(_read_excerpt(path, start, seconds), SAMPLE_RATE, kbps)
+    except (RuntimeError, sf.LibsndfileError, ValueError) as e:
+        raise PackError(f"{path}: cannot be packed ({e})") from None
 
 def _tree_bytes(folder): return sum(p.stat().st_size for p in Path(folder).rglob('*') if p.is_file())
 
@@ -175,6 +177,7 @@ def pack(corpus, dest, max_mib=DEFAULT_MAX_MIB, kbps=DEFAULT_KBPS, valid_share=0
     "Write a pack of corpus `corpus` to `dest`: Opus excerpts of every source and split, manifest, licences, `pack.json`; at most `max_mib` MiB."
     corpus, dest = Path(corpus), Path(dest)
     columns, rows = read_rows(corpus)
+    if not 0 < valid_share < 1: raise PackError(f"valid_share must be between 0 and 1, not {valid_share}")
     if dest.exists() and any(dest.iterdir()) and not overwrite:
         raise PackError(f"{dest} exists and is not empty: choose another folder (or overwrite it explicitly)")
     if dest.resolve() == corpus.resolve() or corpus.resolve() in dest.resolve().parents:

@@ -522,10 +522,15 @@ class VoxAug(SeparationSet):
                 f"({self.crop_samples/self.sr:.2f} s), {len(self)} examples/epoch, seed {self.seed}{', fixed' if self.fixed else ''})")
 
 # %% ../nbs/10_voxaug.ipynb #3443ad63
+def _device(device):
+    "`device` as a `torch.device`, a bare 'cuda' meaning the current GPU (so that 'cuda' and 'cuda:0' compare equal)."
+    device = torch.device(device)
+    return torch.device('cuda', torch.cuda.current_device()) if device.type == 'cuda' and device.index is None else device
+
 class DeviceLibrary:
     "The waveforms of an `AudioLibrary`, decoded once into one float16 tensor `(channels, samples)` on `device`."
     def __init__(self, library, device='cpu'):
-        self.library, self.device = library, torch.device(device)
+        self.library, self.device = library, _device(device)
         self.offsets = np.concatenate([[0], np.cumsum(library.samples)]).astype(np.int64)
         self.data = torch.empty(2, int(self.offsets[-1]), dtype=torch.float16, device=self.device)
         for i in range(len(library)):                  # one file at a time through host memory
@@ -548,7 +553,7 @@ class DeviceLibrary:
 class DeviceVoxAug(SeparationSet):
     "The examples of a `VoxAug`, mixed a batch of `bs` at a time on `device` in torch (libraries decoded there once)."
     def __init__(self, voxaug, bs, device='cpu', libraries=None):
-        self.source, self.bs, self.device = voxaug, int(bs), torch.device(device)
+        self.source, self.bs, self.device = voxaug, int(bs), _device(device)
         self.stft, self.crop_frames, self.crop_samples, self.sr = voxaug.stft, voxaug.crop_frames, voxaug.crop_samples, voxaug.sr
         self.instrumentals, self.vocals = libraries or (DeviceLibrary(voxaug.instrumentals, device), DeviceLibrary(voxaug.vocals, device))
         self._last = None
@@ -606,7 +611,7 @@ class DeviceLoader:
             yield (*stem_magnitudes(stems, self.dataset.stft), index)
     def one_batch(self): return next(iter(self))
     def to(self, device):
-        if device is not None and torch.device(device) != self.device:
+        if device is not None and _device(device) != self.device:
             raise ValueError(f"this loader mixes on {self.device}; build it for {device} instead")
         return self
     def __repr__(self): return f"DeviceLoader({self.dataset!r}, {len(self)} batches)"
