@@ -405,9 +405,11 @@ def main(argv=None):
     if not a.out: p.error('--out is needed (or $OUT)')
     if a.rehearse:
         a.pack, a.init = map(str, rehearsal_inputs(work))
-        a.config, a.minutes, a.stop_minutes, a.bs, a.valid_length = 'tiny', 0.5, 1.5, 8, 8
-        a.epoch_seconds, a.calibrate_seconds, a.time_every, a.workers, a.cache = 8., 3., 5, 2, str(work/'cache')
-        a.min_train_seconds = 20.
+        a.config, a.cache = 'tiny', str(work/'cache')
+        small = dict(minutes=0.5, stop_minutes=1.5, bs=8, valid_length=8, epoch_seconds=8., calibrate_seconds=3.,
+                     time_every=5, workers=2, min_train_seconds=20.)
+        for k, v in small.items():                      # the rehearsal's scale, unless asked otherwise
+            if getattr(a, k) == p.get_default(k): setattr(a, k, v)
     out = Path(a.out)
     if out.exists() and any(out.iterdir()): p.error(f"{out} is not empty: give an empty or new folder")
     run = Run(out)
