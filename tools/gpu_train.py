@@ -380,7 +380,7 @@ def main(argv=None):
     p.add_argument('--stop-minutes', type=float, default=9., help='no optional benchmark starts past this (the device call allows 10)')
     p.add_argument('--init', default='default', help="initial weights: 'default' (the bundled model), 'none', or a checkpoint")
     p.add_argument('--config', default='small'); p.add_argument('--crop', type=int, default=None, help='frames per example')
-    p.add_argument('--bs', type=int, default=64); p.add_argument('--lr', type=float, default=1e-3)
+    p.add_argument('--bs', type=int, default=128); p.add_argument('--lr', type=float, default=1e-3)
     p.add_argument('--loss', default='sdr', choices=['sdr', 'l1'])
     p.add_argument('--valid-length', type=int, default=64, help='fixed validation mixtures')
     p.add_argument('--epoch-seconds', type=float, default=60., help='about how long an epoch (and so a checkpoint) takes')
