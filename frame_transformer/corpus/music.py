@@ -67,14 +67,14 @@ def convert_track(src, out):
     save_audio(out, wave, SAMPLE_RATE, '16')
     return wave.shape[1] / SAMPLE_RATE, int(file_sr)
 
-# %% ../../nbs/34_corpus_music.ipynb #7dc543d1
+# %% ../../nbs/34_corpus_music.ipynb #4622bb13
 _SEPARATOR = {}   # one Separator per process, loaded on first use
 
 def default_separator():
-    "The bundled vocal remover on the CPU (loaded once per process)."
+    "The bundled vocal remover on the CPU, windows without overlap (loaded once per process)."
     if 'model' not in _SEPARATOR:
         from frame_transformer.separate import Separator
-        _SEPARATOR['model'] = Separator(device='cpu', batch_size=2)
+        _SEPARATOR['model'] = Separator(device='cpu', batch_size=4, overlap=0.)
     return _SEPARATOR['model']
 
 def vocal_activity(wave, sr=SAMPLE_RATE, separator=None, second=1.0, quiet_db=-40.):
