@@ -91,7 +91,7 @@ def export_bundles(root, out=None, kbps=96, max_mib=60, jobs=1, log=print):
     log(f"{len(bundles)} bundles, {sum(b.stat().st_size for b in bundles)/2**20:.1f} MiB in {out}")
     return bundles
 
-# %% ../../nbs/30_corpus.ipynb #dbcc6d07
+# %% ../../nbs/30_corpus.ipynb #76eeef02
 def _track_job(a):
     "Convert one track if needed, screen it (cached beside the corpus), delete it again if the screen excludes it."
     pkg, root, track, out, side, entry_kw, do_screen = a
@@ -102,7 +102,8 @@ def _track_job(a):
         seconds, rate = music.convert_track(music.track_bytes(root, track), out)
         info.update(seconds=seconds, sample_rate=rate, bandwidth_hz=voices.bandwidth_hz(load_audio(out)[:, :SAMPLE_RATE * 120]))
     if do_screen and 'scores' not in info:
-        info['scores'] = music.screen(*music.vocal_activity(load_audio(out)))
+        share, active = music.vocal_activity(load_audio(out))
+        info.update(scores=music.screen(share, active), share=[round(float(x), 2) for x in share], active=active.astype(int).tolist())
     side.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(side, lambda tmp: Path(tmp).write_text(json.dumps(info)))
     decision, reason = music.verdict(pkg, track, info['scores']) if 'scores' in info else ('keep', '')
