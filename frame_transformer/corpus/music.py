@@ -116,7 +116,7 @@ def screen(share, active, second=1.0):
     return dict(score=round(score, 4), voiced_s=float(longest), voiced_from_s=start, top_shares=top,
                 flagged=bool(longest >= MIN_VOICED_S or score >= MAX_SCORE))
 
-# %% ../../nbs/34_corpus_music.ipynb #32eadbc3
+# %% ../../nbs/34_corpus_music.ipynb #05365c6e
 REVIEWED = {   # (package, track): (decision, reason), from looking at the flagged tracks (spectrogram, share over time)
     ('wesnoth-1.16-music', 'usr/share/games/wesnoth/1.16/data/core/music/elf-land.ogg'):
         ('exclude', 'the estimate takes the whole track (0:00-0:27): sustained high lines at 1-1.5 kHz wavering in pitch from 0:10; a wordless voice cannot be ruled out'),
@@ -146,6 +146,12 @@ REVIEWED = {   # (package, track): (decision, reason), from looking at the flagg
         ('keep', 'percussion intro 0:00-0:23 (broadband clicks), no harmonic voice'),
     ('warzone2100-music', 'usr/share/games/warzone2100/music/albums/legacy_soundtrack/track8.opus'):
         ('keep', 'percussion loop intro 0:00-0:23 (broadband clicks), no harmonic voice'),
+    ('supertux-data', 'usr/share/games/supertux2/music/antarctic/voc-night.ogg'):
+        ('exclude', 'dense harmonic stacks 0:47-1:05 that the estimate takes, in a track named for a voice ("voc"): a synthetic or vocoded voice cannot be ruled out'),
+    ('widelands-data', 'usr/share/games/widelands/data/music/ingame_22.ogg'):
+        ('keep', 'an arpeggiated keyboard pattern throughout (0:15-4:45): stepped flat notes, no vibrato, glides or formants'),
+    ('drascula-music', 'usr/share/scummvm/drascula/audio/track18.ogg'):
+        ('exclude', 'a lead line over the whole track (0:00-1:51) with slow glides between flat notes (0:13, 0:21, 0:26): most likely a synth lead with portamento, a wordless voice not ruled out'),
 }
 
 def flagged(scores):

@@ -290,7 +290,7 @@ def sing(mono, sr, seed=0, key=None, scale=None, tempo=None):
     wave = pw.synthesize(f0_out, sp_out, ap_out, sr, FRAME_MS)
     return wave.astype(np.float32), f0_out, notes
 
-# %% ../../nbs/35_corpus_voices.ipynb #f04e23db
+# %% ../../nbs/35_corpus_voices.ipynb #ca546fe7
 def resung_recipes(clips, total_seconds, seconds, seed, stretch=1.8):
     "Recipes for re-sung files of about `seconds` from `{clip: duration}`, totalling about `total_seconds`; `stretch` is the expected lengthening."
     rng = np.random.default_rng(seed)
@@ -313,6 +313,7 @@ def render_resung(recipe, root, sr=SAMPLE_RATE):
     for k, clip in enumerate(r['parts']):
         mono, clip_sr = read_clip(root, clip); rates.append(clip_sr)
         sung, _, _ = sing(mono, clip_sr, r['seed'] + k, r['key'], r['scale'], r['tempo'])
+        if not np.isfinite(sung).all(): continue          # WORLD fails on a few clips (non-finite output): leave them out
         pieces += [resample(sung[None], clip_sr, sr)[0] * np.float32(10 ** (rng.uniform(-3, 2) / 20)),
                    np.zeros(int(rng.uniform(0.3, 2.0) * sr), np.float32)]
         t += (len(pieces[-2]) + len(pieces[-1])) / sr
