@@ -24,7 +24,7 @@ nb_ipywidgets_js = {}
 myst_enable_extensions = ['amsmath', 'attrs_block', 'attrs_inline', 'colon_fence', 'deflist', 'dollarmath', 'html_image', 'strikethrough']
 myst_heading_anchors = 3
 # Links are written as they'd be on the Quarto site (`separate.html#separator`) and kept as they are:
-# tools/docs.py turns links to notebooks (`20_separate.ipynb`) into links to their pages.
+# tools/docs.py turns links to notebooks (`22_separate.ipynb`) into links to their pages.
 myst_all_links_external = True
 suppress_warnings = ['myst.header', 'misc.highlighting_failure', 'toc.not_included']
 exclude_patterns = ['_build', '**.ipynb_checkpoints', 'jupyter_execute']

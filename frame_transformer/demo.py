@@ -6,16 +6,17 @@ Docs: https://frame-transformer.github.io/frame-transformer/demo.html.md"""
 
 # %% ../nbs/90_demo.ipynb #26924015
 from __future__ import annotations
-import base64, html, io, itertools, tempfile, time
-from datetime import datetime, timezone
+import base64, html, io, os, tempfile, threading, time, uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import torch
 import ipywidgets as W
+from fastcore.basics import patch
 
-from .audio import SAMPLE_RATE, AudioError, Stft, load_audio, resample, save_audio, show_specs
+from .audio import SAMPLE_RATE, AudioError, Stft, load_audio, resample, save_audio, show_spec
 from .separate import Separator, output_paths, check_outputs
 
 # %% auto #0
@@ -40,22 +41,43 @@ _SWITCH_JS = ("var box=this.closest('.ft-stems'),next=box.querySelector('audio[d
               "box.querySelectorAll('audio').forEach(function(a){if(a.style.display!=='none')cur=a;});"
               "if(next&&next!==cur){var t=cur?cur.currentTime:0,playing=cur&&!cur.paused;"
               "if(cur){cur.pause();cur.style.display='none';}next.style.display='';"
-              "try{next.currentTime=t;}catch(e){}if(playing)next.play();}"
-              "var me=this;box.querySelectorAll('button').forEach(function(b){b.style.fontWeight=(b===me)?'bold':'normal';});")
+              "try{next.currentTime=t;}catch(e){}if(playing){var p=next.play();if(p)p.catch(function(){});}}"
+              "var me=this;box.querySelectorAll('button').forEach(function(b){b.style.fontWeight=(b===me)?'bold':'normal';});"
+              "if(box.dataset.key){var all=window.ftStems=window.ftStems||{};"
+              "(all[box.dataset.key]=all[box.dataset.key]||{}).stem=this.dataset.stem;}")
+# every event of the visible player: remember its stem, position and playing (not once it is hidden or removed)
+_TRACK_JS = ("var box=this.closest('.ft-stems');if(!box||!this.isConnected||this.style.display==='none')return;"
+             "var all=window.ftStems=window.ftStems||{};all[box.dataset.key]={stem:this.dataset.stem,take:box.dataset.take,"
+             "t:this.currentTime,at:Date.now(),playing:!this.paused&&!this.ended};")
+# new players: show the remembered stem as soon as they load ...
+_PICK_JS = ("var box=this.closest('.ft-stems'),s=box&&(window.ftStems||{})[box.dataset.key],me=this;"
+            "if(!s||s.stem!==me.dataset.stem)return;"
+            "box.querySelectorAll('audio').forEach(function(a){a.style.display=(a===me)?'':'none';});"
+            "box.querySelectorAll('button').forEach(function(b){b.style.fontWeight=(b.dataset.stem===me.dataset.stem)?'bold':'normal';});")
+# ... and, in the same take, go on from the remembered position (plus the time since), playing if it was
+_RESUME_JS = ("var box=this.closest('.ft-stems'),s=box&&(window.ftStems||{})[box.dataset.key];"
+              "if(!s||s.stem!==this.dataset.stem||s.take!==box.dataset.take||s.t==null)return;"
+              "var t=s.t+(s.playing?(Date.now()-s.at)/1000:0);try{this.currentTime=Math.min(t,this.duration||t);}catch(e){}"
+              "if(s.playing){var p=this.play();if(p)p.catch(function(){});}")
 
-def stem_players_html(stems, sr=SAMPLE_RATE, rate=22050, fmt='ogg', show='mixture'):
-    "HTML for one player per stem (`{name: wave}`) behind buttons that switch stems at the same playback position."
+def _on(event, js): return f' on{event}="{html.escape(js, quote=True)}"'
+
+def stem_players_html(stems, sr=SAMPLE_RATE, rate=22050, fmt='ogg', show='mixture', key=None, take=0):
+    "HTML for one player per stem (`{name: wave}`) behind buttons that switch stems at the same playback position; players redrawn with the same `key` keep the listener's stem (and, in the same `take`, position and playing)."
     if not stems: raise ValueError("stem_players_html needs at least one stem")
     if show not in stems: show = next(iter(stems))
+    keep = f' data-key="{html.escape(str(key))}" data-take="{int(take)}"' if key is not None else ''
+    handlers = '' if key is None else (_on('loadstart', _PICK_JS) + _on('loadedmetadata', _RESUME_JS) +
+                                       ''.join(_on(e, _TRACK_JS) for e in ('play', 'pause', 'seeked', 'timeupdate')))
     buttons = ''.join(
-        f'<button type="button" class="ft-stem-button" data-stem="{html.escape(n)}" onclick="{_SWITCH_JS}" '
+        f'<button type="button" class="ft-stem-button" data-stem="{html.escape(n)}"{_on("click", _SWITCH_JS)} '
         f'style="margin-right:4px;font-weight:{"bold" if n == show else "normal"}">{html.escape(n.capitalize())}</button>'
         for n in stems)
     players = ''.join(
-        f'<audio controls preload="auto" data-stem="{html.escape(n)}" src="{encode_audio(w, sr, rate, fmt)}" '
+        f'<audio controls preload="auto" data-stem="{html.escape(n)}" src="{encode_audio(w, sr, rate, fmt)}"{handlers} '
         f'style="width:100%;max-width:36em;{"" if n == show else "display:none"}"></audio>'
         for n, w in stems.items())
-    return f'<div class="ft-stems"><div style="margin-bottom:4px">{buttons}</div>{players}</div>'
+    return f'<div class="ft-stems"{keep}><div style="margin-bottom:4px">{buttons}</div>{players}</div>'
 
 # %% ../nbs/90_demo.ipynb #75474c2f
 def effective_mask(mixture, instrumental, stft=None, floor=1e-4):
@@ -66,16 +88,28 @@ def effective_mask(mixture, instrumental, stft=None, floor=1e-4):
     return (i / m.clamp_min(floor * float(m.max()) + 1e-12)).clamp(0, 1)
 
 # %% ../nbs/90_demo.ipynb #bbd07bd6
+def _example_song():
+    "The bundled example's mixture, where the package ships it (else None)."
+    from frame_transformer.corpus import CorpusError, example_files
+    try: return example_files()['mixture']
+    except CorpusError: return None
+
 class SeparationDemo:
     "An ipywidgets app: load a song, separate it, play and compare the stems, turn the aggressiveness knob, save."
     formats = ('wav', 'flac', 'ogg', 'mp3')
 
-    def __init__(self, separator=None, checkpoint=None, max_seconds=30., device=None, out_dir='separated'):
+    def __init__(self, separator=None, checkpoint=None, max_seconds=30., device=None, out_dir='separated', song=None):
         self._separator, self.checkpoint, self.device = separator, checkpoint, device
-        self.sr, self.song, self.name, self.results = SAMPLE_RATE, None, None, {}
-        self.stft = Stft()
+        self.sr, self.song, self.name, self.results, self.shown = SAMPLE_RATE, None, None, {}, None
+        self.stft, self.key, self.take = Stft(), uuid.uuid4().hex[:12], 0
+        self._views, self._path_at_load = {}, None
+        self._lock, self._run_lock = threading.RLock(), threading.Lock()   # the app's state; one separation at a time
+        self._generation = self._served = 0
+        self._worker = None
+        song = _example_song() if song is None else song
         s = {'description_width': 'initial'}
-        self.path = W.Text(placeholder='path/to/song.mp3', description='Song file', style=s, layout=W.Layout(width='30em'))
+        self.path = W.Text(value=str(song or ''), placeholder='path/to/song.mp3', description='Song file', style=s,
+                           layout=W.Layout(width='36em'))
         self.load_button = W.Button(description='Load', icon='folder-open')
         self.upload = W.FileUpload(accept='audio/*,.mp3,.wav,.flac,.ogg,.opus,.m4a', multiple=False, description='Upload')
         self.start = W.BoundedFloatText(value=0., min=0., max=24*3600., step=1., description='Start (s)', style=s,
@@ -87,7 +121,7 @@ class SeparationDemo:
                                             continuous_update=False, style=s, layout=W.Layout(width='30em'))
         self.progress = W.FloatProgress(value=0., min=0., max=1., description='', layout=W.Layout(width='20em'))
         self.player = W.HTML()
-        self.picture = W.Image(format='png', layout=W.Layout(max_width='100%'))
+        self.picture = W.Image(format='png', layout=W.Layout(max_width='100%', display='none'))
         self.out_dir = W.Text(value=str(out_dir), description='Save to', style=s, layout=W.Layout(width='24em'))
         self.format = W.Dropdown(options=self.formats, value='wav', description='Format', layout=W.Layout(width='12em'))
         self.overwrite = W.Checkbox(value=False, description='Overwrite', indent=False)
@@ -95,14 +129,18 @@ class SeparationDemo:
         self.status = W.HTML()
         self.load_button.on_click(lambda _: self.load_path(self.path.value))
         self.upload.observe(self._on_upload, names='value')
-        self.separate_button.on_click(lambda _: self.separate())
-        self.aggressiveness.observe(lambda ch: self.separate(), names='value')
+        self.separate_button.on_click(lambda _: self.request())
+        self.aggressiveness.observe(self._on_knob, names='value')
         for w in (self.start, self.seconds): w.observe(self._on_excerpt, names='value')
         self.save_button.on_click(lambda _: self.save())
         self.ui = W.VBox([W.HBox([self.path, self.load_button, self.upload]),
                           W.HBox([self.start, self.seconds, self.separate_button, self.progress]),
                           self.aggressiveness, self.player, self.picture,
                           W.HBox([self.out_dir, self.format, self.overwrite, self.save_button]), self.status])
+        for w, name in ((self.ui, 'ft-demo'), (self.player, 'ft-players'), (self.picture, 'ft-picture'), (self.status, 'ft-status')):
+            w.add_class(name)                                       # for the page's tests (tools/demo_browser_test.py)
+        self.say(f'Press Separate to hear {Path(song).name}, or choose another song: type its path and press Load, '
+                 'or Upload it.' if song else 'Choose a song: type its path and press Load, or Upload it.')
 
     def _ipython_display_(self):
         from IPython.display import display
@@ -114,118 +152,231 @@ class SeparationDemo:
         self.status.value = f'<span style="color:{color}">{html.escape(str(msg))}</span>'
         return msg
 
-    # -- the song -------------------------------------------------------------------------------------------
-    def load_path(self, path):
-        "Load the song at `path`; on failure the previous song stays loaded. Returns True if it loaded."
-        path = Path(str(path).strip()).expanduser()
-        if not str(path).strip() or not path.is_file():
-            self.say(f'{path}: no such file', error=True); return False
-        try: wave = load_audio(path, self.sr)
+# %% ../nbs/90_demo.ipynb #5e8a4c37
+@contextmanager
+def _quiet_stderr():
+    "Silence what C libraries write on the process's stderr (file descriptor 2) inside the block."
+    try: saved = os.dup(2)
+    except OSError: saved = None                                    # no stderr to silence
+    if saved is None:
+        yield; return
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2); os.close(null)
+        yield
+    finally: os.dup2(saved, 2); os.close(saved)
+
+@patch
+def load_path(self:SeparationDemo, path):
+    "Load the song at `path`; on failure the previous song stays loaded. Returns True if it loaded."
+    text = str(path).strip()
+    if not text: self.say('Choose a song: type its path and press Load, or Upload it.', error=True); return False
+    path = Path(text).expanduser()
+    if not path.is_file(): self.say(f'{path}: no such file', error=True); return False
+    try:
+        with _quiet_stderr(): wave = load_audio(path, self.sr)
+    except (AudioError, OSError, ValueError) as e:
+        self.say(f'could not load {path}: {str(e).removeprefix(f"{path}: ")}', error=True); return False
+    return self._set_song(wave, path.stem)
+
+@patch
+def load_bytes(self:SeparationDemo, name, data):
+    "Load an uploaded file's bytes (the name gives the format)."
+    suffix = Path(name).suffix or '.wav'
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d)/f'upload{suffix}'
+        p.write_bytes(bytes(data))
+        try:
+            with _quiet_stderr(): wave = load_audio(p, self.sr)
         except (AudioError, OSError, ValueError) as e:
-            self.say(f'could not load {path}: {e}', error=True); return False
-        return self._set_song(wave, path.stem)
+            self.say(f'could not load {name}: {str(e).replace(str(p), name).removeprefix(f"{name}: ")}', error=True); return False
+    return self._set_song(wave, Path(name).stem)
 
-    def load_bytes(self, name, data):
-        "Load an uploaded file's bytes (the name gives the format)."
-        suffix = Path(name).suffix or '.wav'
-        with tempfile.TemporaryDirectory() as d:
-            p = Path(d)/f'upload{suffix}'
-            p.write_bytes(bytes(data))
-            try: wave = load_audio(p, self.sr)
-            except (AudioError, OSError, ValueError) as e:
-                self.say(f'could not load {name}: {str(e).replace(str(p), name)}', error=True); return False
-        return self._set_song(wave, Path(name).stem)
+@patch
+def _on_upload(self:SeparationDemo, change):
+    files = change['new']
+    if files: self.load_bytes(files[0]['name'], files[0]['content'])
 
-    def _on_upload(self, change):
-        files = change['new']
-        if files: self.load_bytes(files[0]['name'], files[0]['content'])
-
-    def _set_song(self, wave, name):
-        self.song, self.name, self.results = wave, name, {}
-        self.player.value, self.picture.value = '', b''
+@patch
+def _set_song(self:SeparationDemo, wave, name):
+    with self._lock:
+        self.song, self.name, self._path_at_load = wave, name, self.path.value.strip()
+        self._forget()
         secs = wave.shape[1]/self.sr
         self.start.max = max(0., secs - 1.)
-        self.say(f'loaded {name}: {secs:.1f} s; separating {self.excerpt_seconds():.1f} s from {self.start.value:.1f} s')
-        return True
+    self.say(f'loaded {name}: {secs:.1f} s; press Separate to separate {self.excerpt_seconds():.1f} s from {self.start.value:.1f} s')
+    return True
 
-    def _on_excerpt(self, change):
-        if self.results:
-            self.results = {}
-            self.say('the excerpt changed: press Separate')
+@patch
+def _forget(self:SeparationDemo):
+    "Drop the results, players and picture; work still running for them is not drawn."
+    with self._lock:
+        self._generation += 1; self._served = self._generation
+        self.results, self._views, self.shown, self.take = {}, {}, None, self.take + 1
+        self.player.value, self.picture.layout.display, self.picture.value = '', 'none', b''
 
-    def excerpt_seconds(self):
-        if self.song is None: return 0.
-        return max(0., min(self.seconds.value, self.song.shape[1]/self.sr - self.start.value))
+@patch
+def _on_excerpt(self:SeparationDemo, change):
+    if self.song is None: return
+    self._forget()
+    self.say(f'the excerpt is now {self.excerpt_seconds():.1f} s from {self.start.value:.1f} s: press Separate')
 
-    def excerpt(self):
-        "The part of the song the demo separates: `seconds` from `start`."
-        a = int(round(self.start.value*self.sr))
-        return self.song[:, a:a + int(round(self.seconds.value*self.sr))]
+@patch
+def excerpt_seconds(self:SeparationDemo):
+    "How long the excerpt is: `Length`, or less where the song ends first."
+    if self.song is None: return 0.
+    return max(0., min(self.seconds.value, self.song.shape[1]/self.sr - self.start.value))
 
-    # -- separation -----------------------------------------------------------------------------------------
-    @property
-    def separator(self):
-        if self._separator is None:
-            self._separator = Separator(self.checkpoint, device=self.device, progress=self._progress)
-        return self._separator
+@patch
+def excerpt(self:SeparationDemo):
+    "The part of the song the demo separates: `seconds` from `start`."
+    a = int(round(self.start.value*self.sr))
+    return self.song[:, a:a + int(round(self.seconds.value*self.sr))]
 
-    def _progress(self, done, total): self.progress.value = done/max(total, 1)
+# %% ../nbs/90_demo.ipynb #d4c81e7a
+class _Superseded(Exception): "A newer request made this separation useless."
 
-    def separate(self):
-        "Separate the excerpt at the knob's aggressiveness (cached per value); update players and picture."
-        if self.song is None: return self.say('load a song first', error=True) and None
-        a = round(float(self.aggressiveness.value), 3)
-        if a not in self.results:
+@patch(as_prop=True)
+def separator(self:SeparationDemo):
+    "The `Separator`, made on first use (the bundled model, or `checkpoint`)."
+    if self._separator is None: self._separator = Separator(self.checkpoint, device=self.device)
+    return self._separator
+
+@patch
+def _ensure_song(self:SeparationDemo):
+    "Load the path in the box if no song is loaded yet, or if the box changed since the last load."
+    if self.song is not None and self.path.value.strip() == self._path_at_load: return True
+    return self.load_path(self.path.value)
+
+@patch
+def request(self:SeparationDemo):
+    "What Separate and the knob do: separate the excerpt at the knob's value in the background; only the latest request is drawn."
+    if not self._ensure_song(): return
+    with self._lock:
+        self._generation += 1
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._work, name='ft-demo-separate', daemon=True)
+            self._worker.start()
+
+@patch
+def _on_knob(self:SeparationDemo, change):
+    if self.song is not None: self.request()
+
+@patch
+def _work(self:SeparationDemo):
+    while True:
+        with self._lock:
+            if self._served == self._generation: self._worker = None; return
+            generation = self._served = self._generation
+        try: self._separate(generation)
+        except Exception as e: self._say_if_latest(generation, f'separation failed: {e}', error=True)
+
+@patch
+def wait(self:SeparationDemo, timeout=300):
+    "Wait until the background separations are done; returns the aggressiveness shown (None if nothing is)."
+    while (worker := self._worker) is not None:
+        worker.join(timeout)
+        if worker.is_alive(): raise TimeoutError(f'the separation is still running after {timeout} s')
+    return self.shown
+
+@patch
+def separate(self:SeparationDemo):
+    "Separate the excerpt at the knob's value now (results are kept per value), draw it and return it; None on failure."
+    if not self._ensure_song(): return None
+    with self._lock:
+        self._generation += 1; generation = self._served = self._generation
+    return self._separate(generation)
+
+@patch
+def _say_if_latest(self:SeparationDemo, generation, msg, error=False):
+    with self._lock:
+        if generation == self._generation: self.say(msg, error)
+
+# %% ../nbs/90_demo.ipynb #e2b5f817
+@patch
+def _separate(self:SeparationDemo, generation):
+    "Separate (or reuse) the result at the knob's value and draw it, unless a newer request, song or excerpt came meanwhile."
+    with self._run_lock:
+        with self._lock:
+            if generation != self._generation: return None
+            a, results, views, take = round(float(self.aggressiveness.value), 3), self.results, self._views, self.take
+        reused = a in views
+        if not reused:
             x = self.excerpt()
-            if x.shape[1] < self.sr // 10: return self.say('the excerpt is shorter than 0.1 s: choose an earlier start', error=True) and None
+            if x.shape[1] < self.sr // 10:
+                return self._say_if_latest(generation, 'the excerpt is shorter than 0.1 s: choose an earlier Start', error=True)
+            self._say_if_latest(generation, f'separating {x.shape[1]/self.sr:.1f} s of {self.name} at aggressiveness {a:+.1f} ...'
+                                + ('' if self.shown is None else f' (the players and the picture show {self.shown:+.1f} until then)'))
             try: sep = self.separator
-            except Exception as e: return self.say(f'no model: {e}', error=True) and None
-            t0 = time.time()
-            sep.aggressiveness, sep.progress, self.progress.value = a, self._progress, 0.
+            except Exception as e: return self._say_if_latest(generation, f'no model: {e}', error=True)
+            def progress(done, total):
+                if generation != self._generation and (round(float(self.aggressiveness.value), 3) != a or results is not self.results):
+                    raise _Superseded()
+                self.progress.value = done/max(total, 1)
+            before, t0 = sep.progress, time.time()
+            sep.aggressiveness, sep.progress, self.progress.value = a, progress, 0.
             try: out = sep.separate(x, self.sr)
-            except Exception as e: return self.say(f'separation failed: {e}', error=True) and None
-            self.results[a] = {'mixture': x, **out}
+            except _Superseded: return None
+            except Exception as e: return self._say_if_latest(generation, f'separation failed: {e}', error=True)
+            finally: sep.progress = before
             took = time.time() - t0
-            self.say(f'{self.name}: {x.shape[1]/self.sr:.1f} s separated in {took:.1f} s at aggressiveness {a:+.1f}')
-        res = self.results[a]
-        shown = self._shown_stem()
-        self.player.value = stem_players_html(res, self.sr, show=shown)
-        self.picture.value = self.figure_png(res)
-        return res
+            results[a] = {'mixture': x, **out}
+            views[a] = dict(players=stem_players_html(results[a], self.sr, key=self.key, take=take),
+                            png=self.figure_png(results[a]), took=took, device=str(sep.device))
+        v = views[a]
+        with self._lock:
+            if generation != self._generation or results is not self.results: return None
+            self.shown = a
+            self.player.value, self.picture.value = v['players'], v['png']
+            self.picture.layout.display, self.progress.value = '', 1.
+            secs = results[a]['mixture'].shape[1]/self.sr
+            self.say(f'{self.name}, {secs:.1f} s from {self.start.value:.1f} s, at aggressiveness {a:+.1f}: '
+                     + (f'separated before (in {v["took"]:.1f} s on {v["device"]}), shown again' if reused
+                        else f'separated in {v["took"]:.1f} s on {v["device"]}'))
+        return results[a]
 
-    def _shown_stem(self):
-        "Keep the stem the listener had selected when the players are redrawn."
-        import re
-        m = re.search(r'data-stem="(\w+)" src="[^"]*" style="width:100%;max-width:36em;"', self.player.value)
-        return m.group(1) if m else 'instrumental'
+# %% ../nbs/90_demo.ipynb #b9c3e6d5
+@patch
+def figure(self:SeparationDemo, res, max_frames=1500):
+    "Spectrograms of the mixture and the stems and the instrumental mask of `res`, over the whole excerpt (a matplotlib `Figure`)."
+    from matplotlib.figure import Figure
+    mixture = res['mixture']
+    stft = Stft(self.stft.n_fft, max(self.stft.hop_length, -(-mixture.shape[1] // max_frames)))
+    magnitude = lambda w: stft(torch.from_numpy(np.ascontiguousarray(w))).abs()
+    panels = [('mixture', magnitude(mixture), False), ('instrumental', magnitude(res['instrumental']), False),
+              ('vocals', magnitude(res['vocals']), False),
+              ('instrumental mask', effective_mask(mixture, res['instrumental'], stft), True)]
+    fig = Figure(figsize=(10, 5.6), dpi=72)
+    for ax, (title, spec, mask) in zip(fig.subplots(2, 2).flat, panels):
+        show_spec(spec, ax=ax, title=title, mask=mask, sr=self.sr, hop_length=stft.hop_length, max_khz=8)
+    fig.tight_layout()
+    return fig
 
-    def figure_png(self, res, seconds=None):
-        "Spectrograms of the mixture and the stems and the instrumental mask, as PNG bytes."
-        import matplotlib.pyplot as plt
-        n = int((seconds or 20)*self.sr)
-        spec = lambda w: self.stft(torch.from_numpy(np.ascontiguousarray(w[:, :n]))).mean(0)
-        mask = effective_mask(res['mixture'][:, :n], res['instrumental'][:, :n], self.stft).mean(0)
-        axs = show_specs([spec(res['mixture']), spec(res['instrumental']), spec(res['vocals']), mask],
-                         ['mixture', 'instrumental', 'vocals', 'instrumental mask'], masks=[False, False, False, True],
-                         ncols=2, figsize=(10, 5.6), hop_length=self.stft.hop_length, max_khz=8)
-        fig = axs.flat[0].figure
-        buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=72); plt.close(fig)
-        return buf.getvalue()
+@patch
+def figure_png(self:SeparationDemo, res):
+    "`figure(res)` as PNG bytes."
+    buf = io.BytesIO(); self.figure(res).savefig(buf, format='png', dpi=72)
+    return buf.getvalue()
 
-    # -- saving ---------------------------------------------------------------------------------------------
-    def save(self):
-        "Write the instrumental and vocals of the shown result into `out_dir`; returns `{stem: path}` or None."
-        a = round(float(self.aggressiveness.value), 3)
-        if a not in self.results: return self.say('separate first, then save', error=True) and None
-        ext = self.format.value
-        song = Path(f'{self.name}.{ext}')
-        outputs = output_paths(song, Path(self.out_dir.value).expanduser(), ext=ext)
-        try: check_outputs(outputs, [], overwrite=self.overwrite.value)
-        except Exception as e: return self.say(f'not saved: {e}', error=True) and None
-        try:
-            for stem, p in outputs.items():
-                p.parent.mkdir(parents=True, exist_ok=True)
-                save_audio(p, self.results[a][stem], self.sr, '16' if ext in ('wav', 'flac') else None)
-        except Exception as e: return self.say(f'not saved: {e}', error=True) and None
-        self.say('saved ' + ', '.join(str(p) for p in outputs.values()))
-        return outputs
+# %% ../nbs/90_demo.ipynb #c6f0a9e8
+@patch
+def save(self:SeparationDemo):
+    "Write the instrumental and vocals that are shown into `out_dir`; returns `{stem: path}` or None."
+    a = self.shown
+    if a is None: return self.say('nothing to save yet: press Separate first', error=True) and None
+    ext, res = self.format.value, self.results[a]
+    outputs = output_paths(Path(f'{self.name}.{ext}'), Path(self.out_dir.value).expanduser(), ext=ext)
+    try: check_outputs(outputs, [], overwrite=self.overwrite.value)
+    except FileExistsError as e:
+        existing = [str(p) for p in outputs.values() if p.exists()]
+        if not existing: return self.say(f'not saved: {e}', error=True) and None
+        return self.say(f'not saved: {" and ".join(existing)} already exist{"s" if len(existing) == 1 else ""}; '
+                        f'tick Overwrite to replace {"it" if len(existing) == 1 else "them"}', error=True) and None
+    except Exception as e: return self.say(f'not saved: {e}', error=True) and None
+    try:
+        for stem, p in outputs.items():
+            p.parent.mkdir(parents=True, exist_ok=True)
+            save_audio(p, res[stem], self.sr, '16' if ext in ('wav', 'flac') else None)
+    except Exception as e: return self.say(f'not saved: {e}', error=True) and None
+    self.say(f'saved {", ".join(str(p) for p in outputs.values())} (aggressiveness {a:+.1f})')
+    return outputs

@@ -23,8 +23,8 @@ from .debian import (fetch_packages, deb_version, unpack_deb, refuse_reserved, i
 from . import music, voices, synthetic
 
 # %% auto #0
-__all__ = ['OPUS_RATE', 'SYNTHETIC_PACKAGES', 'BANDWIDTH_EDGES', 'EXAMPLE_STEMS', 'opus_bytes', 'export_bundles',
-           'corpus_packages', 'build', 'corpus_report', 'make_example', 'example_files', 'main']
+__all__ = ['OPUS_RATE', 'SYNTHETIC_PACKAGES', 'BANDWIDTH_EDGES', 'opus_bytes', 'export_bundles', 'corpus_packages', 'build',
+           'corpus_report', 'make_example', 'main']
 
 # %% ../../nbs/30_corpus.ipynb #ee9b64f8
 OPUS_RATE = 48000
@@ -168,13 +168,17 @@ def _copy_licences(roots, dest):
             shutil.copyfile(extra, dest/'licences'/f'{name}.{extra.parent.name}.license.txt')
     return texts
 
-# %% ../../nbs/30_corpus.ipynb #40bd10ec
+# %% ../../nbs/30_corpus.ipynb #7217d66f
 def build(dest, roots=None, tools=None, sung_hours=2.5, espeak_hours=0.75, speech_repeats=1.0, resung_hours=2.5,
           phrase_seconds=30.0, valid_fraction=0.15, seed=0, jobs=None, screen=True, export=False, kbps=96, max_mib=60,
-          results=None, log=print):
+          results=None, log=print, clip_repeats=None):
     """Build the corpus in `dest`: fetch and unpack the packages (unless `roots` = {package: unpacked folder}),
     convert and screen the instrumentals, render the vocals, split, write the manifest, licences and `corpus.json`
-    (and a copy at `results`), and with `export` the Opus bundles."""
+    (and a copy at `results`), and with `export` the Opus bundles. `clip_repeats` is version 1's name of `speech_repeats`."""
+    if clip_repeats is not None:
+        import warnings
+        warnings.warn("build(clip_repeats=...) is now build(speech_repeats=...)", DeprecationWarning, stacklevel=2)
+        speech_repeats = clip_repeats
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     jobs = jobs or os.cpu_count() or 1
     timings, t0, versions = {}, time.time(), {}
@@ -379,16 +383,8 @@ def make_example(root, out, seconds=24.0, kbps=128, instrumental=None, vocals=No
     (out/'example.json').write_text(json.dumps(note, indent=1))
     return {k: out/f'example_{k}.opus' for k in stems}
 
-# %% ../../nbs/30_corpus.ipynb #7f272e3d
-EXAMPLE_STEMS = ('mixture', 'instrumental', 'vocals')
-
-def example_files():
-    "{'mixture'|'instrumental'|'vocals': path} of the example shipped with the package, plus 'note' (its JSON provenance)."
-    assets = Path(__file__).parents[1]/'assets' if '__file__' in globals() else Path('../frame_transformer/assets')
-    files = {k: assets/f'example_{k}.opus' for k in EXAMPLE_STEMS} | {'note': assets/'example.json'}
-    missing = [str(p) for p in files.values() if not p.exists()]
-    if missing: raise CorpusError(f"the bundled example is missing: {', '.join(missing)}")
-    return files
+# %% ../../nbs/30_corpus.ipynb #ba05ca3b
+from ..assets import EXAMPLE_STEMS, example_files   # the package's assets have one home
 
 # %% ../../nbs/30_corpus.ipynb #992b0c3a
 def main(argv=None):

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Codebook-size sweep of the frame codec (`frame_transformer.quantizer`): train one codec per K, score it on held-out songs.
 
-    OMP_NUM_THREADS=1 python tools/quantizer_experiment.py CORPUS TESTSET OUT [--sizes 16 64 256 1024 0] [--steps 600]
+    OMP_NUM_THREADS=1 python tools/experiments/quantizer.py --corpus CORPUS --testset TESTSET --out OUT [--sizes 16 64 256 1024 0] [--steps 600]
         [--bs 8] [--seconds 20] [--config small] [--device cpu] [--results results/quantizer.json]
 
 For every codebook size K (0 = no quantization: the continuous-bottleneck upper baseline) a codec of the same
@@ -83,7 +83,9 @@ def measure(codec, songs, griffin_lim_iters=32):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('corpus'); p.add_argument('testset'); p.add_argument('out')
+    p.add_argument('--corpus', required=True, help='a corpus built by ft-corpus build')
+    p.add_argument('--testset', required=True, help='a folder of test songs, as ft-eval reads them')
+    p.add_argument('--out', required=True, help='where the codecs are saved')
     p.add_argument('--sizes', type=int, nargs='+', default=[16, 64, 256, 1024, 0])
     p.add_argument('--steps', type=int, default=600)
     p.add_argument('--bs', type=int, default=8)
@@ -100,7 +102,7 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     songs = test_mixtures(args.testset, args.seconds)
     results = dict(
-        command='OMP_NUM_THREADS=%s python tools/quantizer_experiment.py %s' % (os.environ.get('OMP_NUM_THREADS', ''), ' '.join(sys.argv[1:] if argv is None else argv)),
+        command='OMP_NUM_THREADS=%s python tools/experiments/quantizer.py %s' % (os.environ.get('OMP_NUM_THREADS', ''), ' '.join(sys.argv[1:] if argv is None else argv)),
         hardware=dict(device=args.device, torch_threads=torch.get_num_threads(), cpu=platform.processor() or platform.machine(),
                       cpus=os.cpu_count(), gpu=torch.cuda.get_device_name() if args.device.startswith('cuda') else None),
         data=dict(train=f'voxaug mixtures of {args.corpus}/audio/train (seed 0; gain, swap, polarity augmentation)',

@@ -8,38 +8,24 @@ vocals only some of the time has a median of "all instrumental", so L1 rewards m
 (L2) measure, and a loss built like it (`MagnitudeSDRLoss`: per example and stem, 10·log10 of error energy over
 target energy) should not drift.
 
-    OMP_NUM_THREADS=1 python tools/loss_experiment.py --loss l1  --out /work/runs/loss/l1
-    OMP_NUM_THREADS=1 python tools/loss_experiment.py --loss sdr --out /work/runs/loss/sdr
+    OMP_NUM_THREADS=1 python tools/experiments/loss.py --corpus CORPUS --testset TESTSET --loss l1  --out runs/loss/l1
+    OMP_NUM_THREADS=1 python tools/experiments/loss.py --corpus CORPUS --testset TESTSET --loss sdr --out runs/loss/sdr
 
-Each run writes `result.json` (curve, test scores, command, hardware) to its --out folder.
+CORPUS is a corpus built by `ft-corpus build` (audio/{train,valid}/{instrumental,vocals}); TESTSET a folder of test
+songs as `ft-eval` reads them. Each run writes `result.json` (curve, test scores, command, hardware) to its --out
+folder; results/loss.json holds the two runs shown in nbs/11_losses.ipynb.
 """
-import argparse, dataclasses, json, os, platform, shlex, sys, time
+import argparse, dataclasses, json, os, shlex, sys, time
 from pathlib import Path
 
-root = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(root))
-sys.path.insert(0, str(root/'tools'))
-
 import torch
-from pretrain_experiment import hardware, score
-
-
-def mean_mask(learn):
-    "Magnitude-weighted mean instrumental mask over the validation set, and the ideal ratio mask's."
-    learn.model.eval(); num = den = ideal = 0.
-    with torch.no_grad():
-        for mixture, instrumental, vocals, *_ in learn.dls.valid:
-            mask = learn.model(mixture)
-            num += float((mask*mixture).sum()); den += float(mixture.sum())
-            ideal += float((instrumental/(instrumental + vocals).clamp_min(1e-8)*mixture).sum())
-    return num/den, ideal/den
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('--loss', default='l1')
-    p.add_argument('--corpus', default='/work/corpus')
-    p.add_argument('--testset', default='/work/runs/testset')
+    p.add_argument('--loss', default='l1', choices=['l1', 'sdr'])
+    p.add_argument('--corpus', required=True, help='a corpus built by ft-corpus build')
+    p.add_argument('--testset', required=True, help='a folder of test songs, as ft-eval reads them')
     p.add_argument('--crop', type=int, default=128)
     p.add_argument('--bs', type=int, default=4)
     p.add_argument('--steps', type=int, default=600)
@@ -53,7 +39,12 @@ def main(argv=None):
 
     from frame_transformer.model import get_config
     from frame_transformer.voxaug import voxaug_dataloaders
-    from frame_transformer.learner import vocal_remover_learner, fit_vocal_remover, SeparationLoss
+    from fastai.callback.core import Callback
+    from frame_transformer.learner import vocal_remover_learner, fit_vocal_remover
+    from frame_transformer.losses import mean_mask
+    from frame_transformer.separate import Separator
+    from frame_transformer.evaluate import evaluate, stem_scores
+    from frame_transformer.device import describe_hardware
     torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', 1)))
     corpus, out = Path(args.corpus)/'audio', Path(args.out)
     config = dataclasses.replace(get_config('small'), crop_frames=args.crop)
@@ -63,11 +54,11 @@ def main(argv=None):
     learn = vocal_remover_learner(dls, config, out=out, seed=args.seed, preview=False, loss=args.loss)
     started = time.time()
     with learn.no_bar(): before = learn.validate()
-    curve = [dict(step=0, mean_mask=mean_mask(learn)[0])]
-    class Record(__import__('fastai.callback.core', fromlist=['Callback']).Callback):
+    curve = [dict(step=0, mean_mask=mean_mask(learn.model, learn.dls.valid)[0])]
+    class Record(Callback):
         order = 100
         def after_epoch(self):
-            m, ideal = mean_mask(self.learn); self.learn.model.train()
+            m, ideal = mean_mask(self.learn.model, self.learn.dls.valid)
             curve.append(dict(step=(self.epoch + 1)*args.steps//args.epochs, mean_mask=m, ideal_mean_mask=ideal))
     learn.add_cb(Record())
     with learn.no_bar(): fit_vocal_remover(learn, args.epochs, args.lr)
@@ -75,10 +66,11 @@ def main(argv=None):
     for row, h in zip(curve[1:], history): row.update({k: h[k] for k in ('valid_loss', 'l1', 'sdr_instrumental', 'sdr_vocals') if k in h})
     minutes = (time.time() - started)/60
     result = dict(loss=args.loss, curve=curve, train_minutes=round(minutes, 2),
-                  test=score(out/'last', args.testset, args.test_songs, True),
-                  command=f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')} python tools/loss_experiment.py " +
+                  test=stem_scores(evaluate(args.testset, Separator(out/'last', half=False), methods=('model',),
+                                            limit=args.test_songs)),
+                  command=f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')} python tools/experiments/loss.py " +
                           ' '.join(map(shlex.quote, sys.argv[1:])),
-                  hardware=hardware(), setup=vars(args))
+                  hardware=describe_hardware(), setup=vars(args))
     (out/'result.json').write_text(json.dumps(result, indent=1))
     print(json.dumps(result, indent=1))
 

@@ -7,34 +7,21 @@ data, seed and one-cycle schedule; optionally also from the pretrained weights w
 random weights for N + M steps (the same compute as pretraining + fine-tuning). Validation loss and the learner's SDR
 metrics are recorded before training and after every epoch; the final models are scored on the test songs like ft-eval.
 
-    OMP_NUM_THREADS=1 python tools/pretrain_experiment.py --corpus /work/corpus --testset /work/runs/testset \\
-        --out /work/runs/pretrain/exp --results results/pretrain.json
+    OMP_NUM_THREADS=1 python tools/experiments/pretrain.py --corpus CORPUS --testset TESTSET \\
+        --out runs/pretrain/exp --results results/pretrain.json
 
 Results (curves, scores, setup, command, hardware) go to --results as JSON, written after every arm.
 """
-import argparse, dataclasses, json, os, platform, shlex, sys, time
+import argparse, dataclasses, json, os, shlex, sys, time
 from pathlib import Path
-
-root = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(root))
 
 import numpy as np
 import torch
 
+root = Path(__file__).resolve().parents[2]
+
 ARMS = {'pretrained': 'pretrained (denoising)', 'random': 'random init',
         'pretrained-reset-output': 'pretrained, output layer re-initialised', 'random-long': 'random init, N + M steps'}
-
-
-def hardware():
-    import subprocess
-    cpu = platform.processor() or platform.machine()
-    try:
-        name = next(l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name'))
-        cpu = name
-    except Exception: pass
-    if torch.cuda.is_available(): return f"{torch.cuda.get_device_name(0)} (CUDA), torch {torch.__version__}"
-    return (f"CPU only: {cpu}, {os.cpu_count()} cores (shared with other jobs), torch {torch.__version__}, "
-            f"{torch.get_num_threads()} thread(s)")
 
 
 def curve_rows(before, history, steps_per_epoch, names):
@@ -45,24 +32,11 @@ def curve_rows(before, history, steps_per_epoch, names):
 
 
 def score(checkpoint, testset, n_songs, museval):
-    "ft-eval on the first `n_songs` test songs: museval median and whole-track mean SDR per stem."
-    import shutil, tempfile
+    "ft-eval on the first `n_songs` test songs (the mixture itself when `checkpoint` is None): museval median and whole-track mean SDR per stem."
     from frame_transformer.separate import Separator
-    from frame_transformer.evaluate import evaluate, find_test_songs
-    songs = find_test_songs(testset)[:n_songs]
-    tmp = Path(tempfile.mkdtemp(prefix='pretrain-eval-'))
-    for s in songs: (tmp/s['name']).symlink_to(Path(s['mixture'] or s['vocals']).parent)
-    try:
-        separator = Separator(checkpoint, device=None, half=False) if checkpoint else None
-        results = evaluate(tmp, separator, methods=('model',) if checkpoint else ('mixture',), museval=museval)
-    finally: shutil.rmtree(tmp, ignore_errors=True)
-    out = {}
-    for stem in ('vocals', 'instrumental'):
-        rows = results[results.stem == stem]
-        if museval: out[f'test SDR {stem} (museval median)'] = float(rows.sdr_museval.median())
-        out[f'test SDR {stem} (whole-track mean)'] = float(rows.sdr_whole.mean())
-    out['test songs'] = int(results.song.nunique())
-    return out
+    from frame_transformer.evaluate import evaluate, stem_scores
+    separator = Separator(checkpoint, device=None, half=False) if checkpoint else None
+    return stem_scores(evaluate(testset, separator, methods=('model',) if checkpoint else ('mixture',), museval=museval, limit=n_songs))
 
 
 def mask_stats(args):
@@ -96,8 +70,8 @@ def mask_stats(args):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('--corpus', default='/work/corpus')
-    p.add_argument('--testset', default='/work/runs/testset')
+    p.add_argument('--corpus', required=True, help='a corpus built by ft-corpus build')
+    p.add_argument('--testset', help='a folder of test songs, as ft-eval reads them (needed unless --mask-stats)')
     p.add_argument('--config', default='small')
     p.add_argument('--crop', type=int, default=128)
     p.add_argument('--bs', type=int, default=4)
@@ -109,7 +83,7 @@ def main(argv=None):
     p.add_argument('--gamma', default='cosine')
     p.add_argument('--valid-length', type=int, default=32)
     p.add_argument('--arms', default='pretrained,random,pretrained-reset-output,random-long')
-    p.add_argument('--loss', default='l1', help="the vocal remover's loss: l1 or sdr (see nbs/11_learner.ipynb)")
+    p.add_argument('--loss', default='l1', choices=['l1', 'sdr'], help="the vocal remover's loss (see nbs/11_losses.ipynb)")
     p.add_argument('--pretrained', default=None, help='reuse this pretrained checkpoint instead of pretraining again')
     p.add_argument('--test-songs', type=int, default=8)
     p.add_argument('--no-museval', action='store_true')
@@ -120,6 +94,8 @@ def main(argv=None):
     p.add_argument('--mask-stats', action='store_true', help='only add the mean masks of the finished arms to --results')
     args = p.parse_args(argv)
     if args.mask_stats: return mask_stats(args)
+    if not args.testset: p.error('--testset is needed to score the models')
+    from frame_transformer.device import describe_hardware
 
     from frame_transformer.model import get_config, load_checkpoint, count_parameters, FrameTransformer
     from frame_transformer.voxaug import voxaug_dataloaders
@@ -139,7 +115,7 @@ def main(argv=None):
     results = dict(
         command='OMP_NUM_THREADS=' + os.environ.get('OMP_NUM_THREADS', '(unset)') + ' python ' +
                 ' '.join(shlex.quote(a) for a in [str(Path(sys.argv[0]).resolve().relative_to(root)) if Path(sys.argv[0]).resolve().is_relative_to(root) else sys.argv[0]] + sys.argv[1:]),
-        hardware=hardware(), started=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
+        hardware=describe_hardware(), started=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
         setup=dict(config=config.name, parameters=count_parameters(FrameTransformer(config)), crop_frames=args.crop,
                    batch_size=args.bs, pretrain_steps=N, finetune_steps=M, epochs=E, pretrain_lr=args.pretrain_lr,
                    lr=args.lr, loss=args.loss, gamma=args.gamma, seed=args.seed, valid_crops=args.valid_length,

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The Open-Unmix architecture trained on the same voxaug data as the bundled model, then scored with ft-eval's code.
 
-    python tools/openunmix_baseline.py CORPUS TESTSET OUT [--steps N | --minutes M] [--loss l1|sdr]
+    python tools/experiments/openunmix_baseline.py --corpus CORPUS --testset TESTSET --out OUT [--steps N | --minutes M] [--loss l1|sdr]
 
 Same data pipeline, spectrogram (n_fft 2048, hop 1024, 1024 bins), crops (256 frames), batch (4), seed and loss (L1 on
 the masked mixture magnitude) as `ft-train` for the bundled model; only the network differs: `openunmix.model.OpenUnmix`
@@ -32,7 +32,7 @@ class OpenUnmixMask(nn.Module):
 def train(corpus, steps=None, minutes=None, seed=0, lr=1e-3, loss='l1'):
     from frame_transformer.model import CONFIGS
     from frame_transformer.voxaug import voxaug_dataloaders
-    from frame_transformer.learner import MagnitudeSDRLoss
+    from frame_transformer.losses import MagnitudeSDRLoss
     config = CONFIGS['small']
     sdr_loss = MagnitudeSDRLoss()
     dls = voxaug_dataloaders(f'{corpus}/audio/train/instrumental', f'{corpus}/audio/train/vocals', config, bs=4,
@@ -55,7 +55,9 @@ def train(corpus, steps=None, minutes=None, seed=0, lr=1e-3, loss='l1'):
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('corpus'); p.add_argument('testset'); p.add_argument('out')
+    p.add_argument('--corpus', required=True, help='a corpus built by ft-corpus build')
+    p.add_argument('--testset', required=True, help='a folder of test songs, as ft-eval reads them')
+    p.add_argument('--out', required=True, help='where the evaluation report goes')
     p.add_argument('--steps', type=int); p.add_argument('--minutes', type=float); p.add_argument('--name', default='Open-Unmix')
     p.add_argument('--loss', default='l1', choices=['l1', 'sdr'], help='L1 on the instrumental magnitude, or the magnitude-SDR loss of ft-train --loss sdr')
     a = p.parse_args()

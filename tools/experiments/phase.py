@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """Train a phase predictor on voxaug mixtures and measure it on a test set; writes results/phase.json.
 
-    python tools/phase_experiment.py CORPUS TESTSET OUT [--epochs 4 --epoch-length 1024 --bs 4 --crop 64]
-    python tools/phase_experiment.py CORPUS TESTSET OUT --checkpoint OUT/phase      # measure an existing predictor
-    python tools/phase_experiment.py CORPUS TESTSET OUT --train-only                 # train, no measurement
-    python tools/phase_experiment.py CORPUS TESTSET OUT --checkpoint OUT/phase --maps-only   # only the phase-map picture
+    python tools/experiments/phase.py --corpus CORPUS --testset TESTSET --out OUT [--epochs 4 --epoch-length 1024 --bs 4 --crop 64]
+    python tools/experiments/phase.py --corpus CORPUS --testset TESTSET --out OUT --checkpoint OUT/phase   # measure an existing predictor
+    python tools/experiments/phase.py --corpus CORPUS --testset TESTSET --out OUT --train-only             # train, no measurement
+    python tools/experiments/phase.py --corpus CORPUS --testset TESTSET --out OUT --checkpoint OUT/phase --maps-only   # the phase maps only
 
 CORPUS holds audio/{train,valid}/{instrumental,vocals}; TESTSET holds song folders with mixture/instrumental/vocals.
 The stems of every test song are rebuilt with (a) the mixture's phase, (b) the predicted phase, (c) the true phase,
@@ -12,31 +12,30 @@ with the bundled vocal remover's magnitudes (mask x |mixture|, on the separator'
 magnitudes; scored by whole-track SDR (mean over songs) and museval median SDR (median over songs). The phase error
 (radians, weighted by the true stem magnitude) is summed over all model bins of all songs.
 """
-import argparse, json, os, platform, shlex, sys, time, warnings
+import argparse, json, os, shlex, sys, time, warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def hardware(device=None):
+    from frame_transformer.device import describe_hardware
+    return describe_hardware(device)
 
 
 def train(a):
     from frame_transformer.phase import train_phase_predictor
     corpus = Path(a.corpus)/'audio'
-    command = 'python tools/phase_experiment.py ' + ' '.join(shlex.quote(x) for x in sys.argv[1:])
+    command = 'python tools/experiments/phase.py ' + ' '.join(shlex.quote(x) for x in sys.argv[1:])
     learn = train_phase_predictor(corpus/'train'/'instrumental', corpus/'train'/'vocals', a.out, config=a.config,
                                   epochs=a.epochs, bs=a.bs, epoch_length=a.epoch_length, valid_length=a.valid_length,
                                   lr=a.lr, crop_frames=a.crop, seed=a.seed, num_workers=a.workers, device=a.device,
                                   valid_sources=(corpus/'valid'/'instrumental', corpus/'valid'/'vocals'),
                                   meta=dict(command=command, hardware=hardware(a.device)))
     return Path(a.out)/'phase'
-
-
-def hardware(device=None):
-    if device and str(device).startswith('cuda') and torch.cuda.is_available(): return torch.cuda.get_device_name()
-    return (f"{platform.machine()} CPU, {os.cpu_count()} cores (shared with other jobs), no GPU, "
-            f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, torch {torch.__version__}")
 
 
 def draw_maps(true, mixture, predicted, name, path):
@@ -138,7 +137,9 @@ def measure(a, checkpoint):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('corpus'); p.add_argument('testset'); p.add_argument('out')
+    p.add_argument('--corpus', required=True, help='a corpus built by ft-corpus build')
+    p.add_argument('--testset', required=True, help='a folder of test songs, as ft-eval reads them')
+    p.add_argument('--out', required=True, help='where the predictor is saved')
     p.add_argument('--config', default='small'); p.add_argument('--crop', type=int, default=64)
     p.add_argument('--bs', type=int, default=4); p.add_argument('--epochs', type=int, default=4)
     p.add_argument('--epoch-length', type=int, default=1024); p.add_argument('--valid-length', type=int, default=32)
@@ -164,16 +165,16 @@ def main():
     started = time.time()
     table, phase_error, per_song, names, _ = measure(a, checkpoint)
     results = dict(
-        command='python tools/phase_experiment.py ' + ' '.join(shlex.quote(x) for x in sys.argv[1:]),
+        command='python tools/experiments/phase.py ' + ' '.join(shlex.quote(x) for x in sys.argv[1:]),
         train_command=info.get('command'), hardware=hardware(a.device), training_hardware=info.get('hardware'),
-        note="measured on a CPU at a small scale (no GPU in this task)" if not str(a.device or '').startswith('cuda') else "GPU run",
+        note="measured on a CPU at a small scale" if not str(a.device or '').startswith('cuda') else "GPU run",
         training=info.get('training'), predictor_config=read_checkpoint_info(checkpoint)['config'],
         remover=str(a.remover or 'bundled default model'),
         test_set=f"{len(names)} songs of {a.testset}" + (f", first {a.seconds} s of each" if a.seconds else ", whole (30 s each)"),
         phase_crop=a.phase_crop, measure_minutes=round((time.time() - started)/60, 2),
         table=table, phase_error=phase_error, per_song=per_song,
         phase_maps=Path(a.maps).name if a.maps else None,
-        gpu_command="python tools/phase_experiment.py CORPUS TESTSET OUT --device cuda --config small --crop 256 --bs 16 "
+        gpu_command="python tools/experiments/phase.py --corpus CORPUS --testset TESTSET --out OUT --device cuda --config small --crop 256 --bs 16 "
                     "--epochs 40 --epoch-length 4096 --workers 8")
     Path(a.results).parent.mkdir(parents=True, exist_ok=True)
     Path(a.results).write_text(json.dumps(results, indent=1))
