@@ -3,10 +3,10 @@
 
     python tools/default_model.py testset CORPUS DEST [N]  # held-out test songs from the corpus's validation split
                                                            # (N: that many, stratified over sources and voices)
-    python tools/default_model.py finetune INSTRUMENTALS VOCALS INIT OUT [EPOCHS]  # a new one-cycle from a checkpoint
     python tools/default_model.py bundle RUN_DIR EVAL_DIR COMMAND HARDWARE [EXAMPLES_PER_EPOCH BATCH_SIZE]  # best checkpoint -> frame_transformer/assets/default.*
+    python tools/default_model.py table OUT.json TEST_SET=EVAL_DIR...  # ft-eval summaries of several runs, by test set, in one JSON
 
-Training itself is `ft-train` (the command used is in the model card and in frame_transformer/assets/default.json),
+Training itself is `ft-train` (`--init CHECKPOINT` continues from the bundled weights) (the command used is in the model card and in frame_transformer/assets/default.json),
 and scoring is `ft-eval`.
 """
 import json, sys
@@ -64,20 +64,6 @@ def write_validation_test_set(corpus, dest, n_songs=8, seconds=30., seed=0, sr=4
                                                     'vocals': str(Path(voc_path).relative_to(corpus))}, indent=1))
     print(f'wrote {n_songs} test songs of {seconds:.0f} s to {dest}')
 
-def finetune(instrumentals, vocals, init, out, epochs=3, lr=5e-4, bs=4, epoch_length=256, valid_length=32, seed=1):
-    "Continue training the weights of checkpoint `init` with a fresh one-cycle schedule (same data recipe as ft-train)."
-    import torch
-    from frame_transformer.model import load_checkpoint
-    from frame_transformer.voxaug import voxaug_dataloaders
-    from frame_transformer.learner import vocal_remover_learner, fit_vocal_remover
-    model = load_checkpoint(init).train()
-    config = model.config
-    dls = voxaug_dataloaders(instrumentals, vocals, config, bs=bs, epoch_length=epoch_length, valid_length=valid_length,
-                             valid_files=0.1, seed=seed, num_workers=1, device=torch.device('cpu'))
-    learn = vocal_remover_learner(dls, config, model=model, out=out, seed=seed)
-    fit_vocal_remover(learn, epochs, lr)
-    return learn
-
 def bundle(run_dir, eval_dir, command, hardware, examples_per_epoch=256, batch_size=4):
     "Save the run's best checkpoint in half precision as the bundled default model, with its training and scores."
     import platform, torch
@@ -98,10 +84,24 @@ def bundle(run_dir, eval_dir, command, hardware, examples_per_epoch=256, batch_s
     paths = save_checkpoint(model, root/'frame_transformer'/'assets'/'default', meta=meta, dtype=torch.float16)
     for p in paths: print(f'{p}: {p.stat().st_size/1e6:.1f} MB')
 
+def table(out, *evaluations, note=''):
+    """One JSON of `ft-eval` summaries: `evaluations` are `TEST_SET=EVAL_DIR` (several folders may share a test set,
+    e.g. the baselines' and each model's); rows are the method names `ft-eval` wrote, columns its figures."""
+    tables = {}
+    for item in evaluations:
+        test_set, _, folder = item.partition('=')
+        if not folder: raise SystemExit(f'table: expected TEST_SET=EVAL_DIR, got {item!r}')
+        results = json.loads((Path(folder)/'results.json').read_text())
+        songs = sorted({s['song'] for s in results.get('songs', []) if 'song' in s})
+        entry = tables.setdefault(test_set, {'songs': len(songs) or None, 'rows': {}})
+        entry['rows'].update(results['summary'])
+    Path(out).write_text(json.dumps({'note': note, 'test_sets': tables}, indent=1) + '\n')
+    for name, t in tables.items(): print(f'{name}: {len(t["rows"])} rows -> {out}')
+
 if __name__ == '__main__':
     cmd, *args = sys.argv[1:] or ['--help']
     if cmd == 'testset':
         write_validation_test_set(*args[:2], **({'n_songs': int(args[2]), 'stratified': True} if len(args) > 2 else {}))
-    elif cmd == 'finetune': finetune(*args[:4], epochs=int(args[4]) if len(args) > 4 else 3)
     elif cmd == 'bundle': bundle(*args[:6])
+    elif cmd == 'table': table(*args)
     else: print(__doc__)
