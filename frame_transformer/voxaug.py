@@ -6,20 +6,24 @@ Docs: https://frame-transformer.github.io/frame-transformer/voxaug.html.md"""
 
 # %% ../nbs/10_voxaug.ipynb #afc4e749
 from __future__ import annotations
-import dataclasses, hashlib, json, math, os, tempfile, warnings
+import dataclasses, hashlib, json, math, os, tempfile, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .audio import (SAMPLE_RATE, AUDIO_EXTENSIONS, AudioError, Stft, load_audio, resample,
                                      split_nyquist, write_atomically)
 
 # %% auto #0
-__all__ = ['CACHE_VERSION', 'LibraryError', 'default_cache_dir', 'find_audio', 'AudioLibrary', 'Augmentations', 'pitch_stretch',
-           'stem_magnitudes', 'SpectrogramBatch', 'SeparationSet', 'VoxAug', 'SongPairs', 'Concat',
-           'voxaug_dataloaders']
+__all__ = ['CACHE_VERSION', 'BANDWIDTH_FLOOR_DB', 'STEMS', 'EQ_POINTS', 'LOWPASS_TRANSITION', 'LibraryError', 'default_cache_dir',
+           'find_audio', 'estimate_bandwidth', 'AudioLibrary', 'Augmentations', 'lowpass_gains', 'filter_gains',
+           'augment_stem', 'mix_stems', 'applied_augmentations', 'pitch_stretch', 'resample_by', 'phase_vocoder',
+           'shift_pitch_tempo', 'lowpass_distribution', 'stem_magnitudes', 'SpectrogramBatch', 'SeparationSet',
+           'VoxAug', 'DeviceLibrary', 'DeviceVoxAug', 'DeviceLoader', 'SongPairs', 'Concat', 'voxaug_dataloaders',
+           'voxaug_bench', 'main']
 
 # %% ../nbs/10_voxaug.ipynb #ed2ca421
 class LibraryError(ValueError):
@@ -39,6 +43,23 @@ def find_audio(folder):
     return sorted(p for p in folder.rglob('*') if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
                   and not p.name.startswith('.'))
 
+# %% ../nbs/10_voxaug.ipynb #15ebcc22
+BANDWIDTH_FLOOR_DB = -60.
+
+def estimate_bandwidth(wave, sr=SAMPLE_RATE, floor_db=BANDWIDTH_FLOOR_DB, n_fft=4096, chunk=2**21):
+    "The frequency (Hz) above which `wave` `(channels, samples)` holds less than `floor_db` dB of its energy (0 for silence)."
+    wave = np.asarray(wave)
+    window = torch.hann_window(n_fft, dtype=torch.float64)
+    power = np.zeros(n_fft//2 + 1)
+    for start in range(0, max(wave.shape[-1], 1), chunk):           # in pieces: an hour of audio needs no GBs
+        x = torch.from_numpy(np.ascontiguousarray(wave[..., start:start + chunk], dtype=np.float64))
+        if x.shape[-1] < n_fft: x = F.pad(x, (0, n_fft - x.shape[-1]))
+        spec = torch.stft(x.reshape(-1, x.shape[-1]), n_fft, n_fft//2, window=window, center=False, return_complex=True)
+        power += spec.abs().square().sum(dim=(0, -1)).numpy()
+    above = np.append(np.cumsum(power[::-1])[::-1][1:], 0.)          # energy strictly above each bin
+    if above[0] + power[0] <= 0: return 0.
+    return float(np.argmax(above < (above[0] + power[0])*10**(floor_db/10))*sr/n_fft)
+
 # %% ../nbs/10_voxaug.ipynb #564e052c
 def _atomic_json(path, obj):
     write_atomically(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=1)))
@@ -52,7 +73,7 @@ class AudioLibrary:
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         if not files: raise LibraryError(f"{self.name}: no audio files ({', '.join(AUDIO_EXTENSIONS)}), searched recursively")
-        self.paths, self.samples, self.rms, self.caches, skipped, built = [], [], [], [], [], 0
+        self.paths, self.samples, self.rms, self.bandwidth, self.caches, skipped, built = [], [], [], [], [], [], 0
         if verbose and len(files) > 20:
             from fastprogress.fastprogress import progress_bar
             files_iter = progress_bar(files, leave=False)
@@ -64,11 +85,13 @@ class AudioLibrary:
                 skipped.append(path); warnings.warn(f"{message} (skipped)"); continue
             built += fresh
             self.paths.append(path); self.samples.append(entry['samples']); self.rms.append(entry['rms'])
+            self.bandwidth.append(entry['bandwidth'])
             self.caches.append(self._cache_path(path))
         if not self.paths:
             raise LibraryError(f"{self.name}: none of the {len(files)} audio files could be read "
                                f"({', '.join(p.name for p in skipped[:5])}{', ...' if len(skipped) > 5 else ''})")
         self.skipped, self.samples, self.rms = skipped, np.array(self.samples), np.array(self.rms)
+        self.bandwidth = np.array(self.bandwidth, dtype=np.float64)
         self._maps = {}
         if verbose: print(f"{self.name}: {len(self)} files, {self.total_seconds/60:.1f} min ({built} newly cached, {len(skipped)} skipped)")
 
@@ -87,7 +110,10 @@ class AudioLibrary:
         if meta_path.exists() and array_path.exists():
             try:
                 meta = json.loads(meta_path.read_text())
-                if {k: meta.get(k) for k in key} == key and np.load(array_path, mmap_mode='r').shape == (meta['samples'], 2):
+                array = np.load(array_path, mmap_mode='r')
+                if {k: meta.get(k) for k in key} == key and array.shape == (meta['samples'], 2):
+                    if 'bandwidth' not in meta:                 # an entry cached before bandwidths were measured
+                        meta['bandwidth'] = estimate_bandwidth(array.T, self.sr); _atomic_json(meta_path, meta)
                     return meta, False
             except (ValueError, OSError): pass
         wave = load_audio(path, sr=self.sr)                      # AudioError names the file
@@ -96,7 +122,8 @@ class AudioLibrary:
             array[:] = wave.T
             array.flush(); del array
         write_atomically(array_path, write)
-        meta = dict(key, samples=int(wave.shape[1]), rms=float(np.sqrt(np.mean(wave.astype(np.float64)**2))))
+        meta = dict(key, samples=int(wave.shape[1]), rms=float(np.sqrt(np.mean(wave.astype(np.float64)**2))),
+                    bandwidth=estimate_bandwidth(wave, self.sr))
         _atomic_json(meta_path, meta)
         return meta, True
 
@@ -129,7 +156,7 @@ class AudioLibrary:
         idxs = list(idxs)
         lib.name = name or self.name
         lib.paths, lib.caches = [self.paths[i] for i in idxs], [self.caches[i] for i in idxs]
-        lib.samples, lib.rms, lib._maps = self.samples[idxs], self.rms[idxs], {}
+        lib.samples, lib.rms, lib.bandwidth, lib._maps = self.samples[idxs], self.rms[idxs], self.bandwidth[idxs], {}
         return lib
 
     def split(self, n_valid, seed=0):
@@ -169,8 +196,11 @@ class Augmentations:
     eq_p: float = 0.3; eq_db: float = 6.
     second_vocal_p: float = 0.1; second_vocal_db: tuple = (-9., 0.)
     instrumental_only_p: float = 0.05
+    lowpass_p: float | None = None       # None: as often as balances the stems' bandwidths (`lowpass_probability`)
+    mixture_lowpass_p: float = 0.05
 
-    NAMES = ('gain', 'swap', 'drop_channel', 'polarity', 'pitch', 'stretch', 'eq', 'second_vocal', 'instrumental_only')
+    NAMES = ('gain', 'swap', 'drop_channel', 'polarity', 'pitch', 'stretch', 'eq', 'second_vocal', 'instrumental_only',
+             'lowpass', 'mixture_lowpass')
 
     @classmethod
     def none(cls, **kwargs):
@@ -185,29 +215,83 @@ class Augmentations:
     def to_dict(self): return dataclasses.asdict(self)
 
 # %% ../nbs/10_voxaug.ipynb #dbfa8809
-def _eq_curve(freqs, rng, max_db, sr):
-    "A smooth random gain curve over `freqs`: 5 control points spaced in log-frequency, cosine-interpolated."
-    points = np.geomspace(40, sr/2, 5)*np.exp(rng.uniform(-0.2, 0.2, 5))
-    gains_db = rng.uniform(-max_db, max_db, 5)
-    return 10**(np.interp(np.log(np.maximum(freqs, 20)), np.log(points), gains_db)/20)
+STEMS = ('instrumental', 'vocals')
+EQ_POINTS = 5
+LOWPASS_TRANSITION = 0.05      # a low-pass falls from 1 to 0 over the last 5% below its cutoff
 
-def _stem_augment(wave, rng, aug, sr, applied, stem):
-    "Gain ramp, L/R swap, channel drop, polarity and EQ of one stem, each by its probability."
-    u = rng.random(5)
-    g0, g1 = rng.uniform(*aug.gain_db, 2)
-    dropped = rng.integers(2)
-    eq_rng = np.random.default_rng(rng.integers(2**63))
-    if u[0] < aug.gain_p:
-        wave = wave*(10**(np.linspace(g0, g1, wave.shape[1])/20)).astype(np.float32); applied.append(f'{stem} gain')
-    if u[1] < aug.swap_p: wave = wave[::-1]; applied.append(f'{stem} swap')
-    if u[2] < aug.drop_channel_p:
-        wave = wave.copy(); wave[dropped] = 0; applied.append(f'{stem} drop_channel')
-    if u[3] < aug.polarity_p: wave = -wave; applied.append(f'{stem} polarity')
-    if u[4] < aug.eq_p:
-        spectrum = np.fft.rfft(wave, axis=-1)
-        spectrum *= _eq_curve(np.fft.rfftfreq(wave.shape[1], 1/sr), eq_rng, aug.eq_db, sr)
-        wave = np.fft.irfft(spectrum, n=wave.shape[1], axis=-1).astype(np.float32); applied.append(f'{stem} eq')
-    return np.ascontiguousarray(wave, dtype=np.float32)
+def _interp(x, xp, fp):
+    "`np.interp(x, xp[b], fp[b])` for every row `b` of `xp`, `fp` `(B, K)` (each row of `xp` increasing), in torch: `(B, len(x))`."
+    i = torch.searchsorted(xp.contiguous(), x.expand(len(xp), -1).contiguous()).clamp(1, xp.shape[1] - 1)
+    x0, x1, f0, f1 = xp.gather(1, i - 1), xp.gather(1, i), fp.gather(1, i - 1), fp.gather(1, i)
+    return f0 + (f1 - f0)*((x - x0)/(x1 - x0)).clamp(0, 1)
+
+def lowpass_gains(freqs, cutoff):
+    "Gains `(B, F)` at `freqs` `(F,)` of low-passes at `cutoff` `(B,)` Hz: 1, then a raised cosine over the last 5% below the cutoff, then 0."
+    x = ((cutoff[:, None] - freqs)/(LOWPASS_TRANSITION*cutoff[:, None])).clamp(0, 1)
+    return 0.5 - 0.5*torch.cos(math.pi*x)
+
+def filter_gains(freqs, p, rows, stem, sr):
+    "The gain curve `(len(rows), F)` at `freqs` of `stem` in examples `rows` of draw `p`: its EQ times its low-passes."
+    t = lambda k: torch.as_tensor(p[k][rows], dtype=torch.float32, device=freqs.device)
+    gains = torch.ones(len(rows), len(freqs), device=freqs.device)
+    eq = t(f'{stem}_eq') > 0
+    if eq.any():
+        points = torch.as_tensor(np.log(np.geomspace(40, sr/2, EQ_POINTS)), dtype=torch.float32, device=freqs.device)
+        db = _interp(torch.log(freqs.clamp_min(20)), points + t(f'{stem}_eq_jitter'), t(f'{stem}_eq_db'))
+        gains = torch.where(eq[:, None], 10**(db/20), gains)
+    for flag, cutoff in [('mixture_lowpass', 'mixture_cutoff')] + ([('lowpass', 'cutoff')] if stem == 'instrumental' else []):
+        on = t(flag) > 0
+        if on.any(): gains = gains*torch.where(on[:, None], lowpass_gains(freqs, t(cutoff)), 1.)
+    return gains
+
+def _rows(flags): return np.flatnonzero(np.asarray(flags))
+
+def augment_stem(wave, p, stem, sr):
+    "Gain ramp, channel swap, channel drop, polarity, EQ and low-passes of `stem` `(B, C, samples)` of the examples of draw `p`."
+    B, C, N = wave.shape
+    dev = wave.device
+    on = lambda k: torch.as_tensor(p[f'{stem}_{k}'], device=dev)[:, None, None]
+    if p[f'{stem}_gain'].any():
+        db = torch.as_tensor(p[f'{stem}_gain_db'], dtype=torch.float32, device=dev)
+        ramp = 10**(torch.lerp(db[:, :1], db[:, 1:], torch.linspace(0, 1, N, device=dev))/20)       # (B, N)
+        wave = torch.where(on('gain'), wave*ramp[:, None], wave)
+    if p[f'{stem}_swap'].any(): wave = torch.where(on('swap'), wave.flip(1), wave)
+    if p[f'{stem}_drop_channel'].any():
+        keep, rows = torch.ones(B, C, device=dev), _rows(p[f'{stem}_drop_channel'])
+        keep[torch.as_tensor(rows), torch.as_tensor(p[f'{stem}_dropped'][rows])] = 0
+        wave = wave*keep[..., None]
+    if p[f'{stem}_polarity'].any(): wave = torch.where(on('polarity'), -wave, wave)
+    rows = _rows(p[f'{stem}_eq'] | p['mixture_lowpass'] | (p['lowpass'] if stem == 'instrumental' else False))
+    if len(rows):                                  # EQ and low-passes: one gain curve, one FFT of the crop
+        idx = torch.as_tensor(rows, device=dev)
+        freqs = torch.fft.rfftfreq(N, 1/sr, device=dev)
+        spectrum = torch.fft.rfft(wave[idx], dim=-1)*filter_gains(freqs, p, rows, stem, sr)[:, None]
+        wave = wave.index_copy(0, idx, torch.fft.irfft(spectrum, n=N, dim=-1))
+    return wave
+
+def mix_stems(p, instrumental, vocals, second, shift, sr):
+    """Stems `(B, 2 [instrumental, vocals], C, N)` of the examples of draw `p`, from their crops: `instrumental` `(B, C, N)`,
+    `vocals` `(B, C, L >= N)` (zero past each example's `vocal_need` samples) and `second` `(B, C, N)` (the second vocals,
+    zero where there is none); `shift(vocals, semitones, rate, need, N)` changes pitch and tempo of a subset of rows."""
+    N, dev = instrumental.shape[-1], instrumental.device
+    moved = _rows((p['semitones'] != 0) | (p['rate'] != 1))
+    out = vocals[..., :N]
+    if len(moved):
+        idx = torch.as_tensor(moved, device=dev)
+        out = out.index_copy(0, idx, shift(vocals[idx], p['semitones'][moved], p['rate'][moved], p['vocal_need'][moved], N))
+    f = lambda k: torch.as_tensor(p[k], dtype=torch.float32, device=dev)[:, None, None]
+    vocals = out*f('level') + second*(f('level')*f('level2')*f('second_vocal'))
+    instrumental = augment_stem(instrumental, p, 'instrumental', sr)
+    vocals = augment_stem(vocals, p, 'vocals', sr)*(1 - f('instrumental_only'))
+    return torch.stack([instrumental, vocals], 1)
+
+def applied_augmentations(p, k):
+    "The names of the augmentations example `k` of draw `p` got (as `VoxAug.waves(..., details=True)` lists them)."
+    names = (['vocals pitch'] if p['semitones'][k] else []) + (['vocals stretch'] if p['rate'][k] != 1 else [])
+    names += ['second_vocal'] if p['second_vocal'][k] else []
+    names += [f'{stem} {a}' for stem in STEMS for a in ('gain', 'swap', 'drop_channel', 'polarity', 'eq') if p[f'{stem}_{a}'][k]]
+    names += ['instrumental lowpass'] if p['lowpass'][k] else []
+    return names + [n for n in ('mixture_lowpass', 'instrumental_only') if p[n][k]]
 
 def pitch_stretch(wave, semitones=0., rate=1., sr=SAMPLE_RATE, length=None):
     "Shift `wave` by `semitones` and play it `rate` times faster (a phase vocoder plus resampling); crop/pad to `length`."
@@ -219,6 +303,96 @@ def pitch_stretch(wave, semitones=0., rate=1., sr=SAMPLE_RATE, length=None):
     if length is not None:
         wave = wave[:, :length] if wave.shape[1] >= length else np.pad(wave, ((0, 0), (0, length - wave.shape[1])))
     return wave
+
+def _pitch_stretch_rows(vocals, semitones, rate, need, length, sr=SAMPLE_RATE):
+    "`pitch_stretch` (soxr and librosa) of each row of `vocals` `(S, C, L)`, in the CPU workers."
+    return torch.stack([torch.from_numpy(pitch_stretch(v[:, :int(n)].numpy(), float(s), float(r), sr, length))
+                        for v, s, r, n in zip(vocals.cpu(), semitones, rate, need)]).to(vocals.device)
+
+# %% ../nbs/10_voxaug.ipynb #4881c3c5
+def resample_by(wave, factor, length, taps=16):
+    "`y[m] = x(m·factor)` for `m < length` of each row of `wave` `(S, C, L)` (`factor` `(S,)`): windowed-sinc interpolation, band-limited below the new Nyquist."
+    S, C, L = wave.shape
+    dev = wave.device
+    pos = torch.arange(length, device=dev, dtype=torch.float64)[None]*torch.as_tensor(factor, dtype=torch.float64, device=dev)[:, None]
+    base = pos.floor()
+    frac, base = (pos - base).float(), base.long()
+    cut = (1/torch.as_tensor(factor, dtype=torch.float32, device=dev)).clamp(max=1)[:, None]
+    half, out = taps//2, torch.zeros(S, C, length, device=dev)
+    for j in range(1 - half, half + 1):
+        idx = base + j
+        d = frac - j                                                     # distance to sample idx, in (-half, half)
+        w = cut*torch.sinc(cut*d)*torch.sinc(d/half)*((idx >= 0) & (idx < L))
+        out += wave.gather(2, idx.clamp(0, L - 1)[:, None].expand(S, C, length))*w[:, None]
+    return out
+
+def phase_vocoder(wave, rate, length, n_fft=1024, hop_length=256):
+    "Rows of `wave` `(S, C, L)` played `rate` `(S,)` times faster at the same pitch (a phase vocoder), cropped or zero-padded to `length`."
+    S, C, L = wave.shape
+    dev = wave.device
+    window = torch.hann_window(n_fft, device=dev)
+    spec = torch.stft(wave.reshape(S*C, L), n_fft, hop_length, window=window, center=True, pad_mode='constant',
+                      return_complex=True)
+    spec = F.pad(spec, (0, 2)).reshape(S, C, *spec.shape[-2:-1], -1)          # two silent frames past the end
+    bins, frames = spec.shape[-2:]
+    out_frames = length//hop_length + 2
+    steps = torch.arange(out_frames, device=dev, dtype=torch.float64)[None]*torch.as_tensor(rate, dtype=torch.float64, device=dev)[:, None]
+    t0 = steps.floor().long().clamp(max=frames - 2)
+    alpha = (steps - t0).float().clamp(0, 1)[:, None, None]
+    at = lambda x, t: x.gather(-1, t[:, None, None].expand(S, C, bins, out_frames))
+    magnitude, phase = spec.abs(), spec.angle()
+    mag = (1 - alpha)*at(magnitude, t0) + alpha*at(magnitude, t0 + 1)
+    omega = (2*math.pi*hop_length/n_fft*torch.arange(bins, device=dev))[:, None]
+    advance = at(phase, t0 + 1) - at(phase, t0) - omega
+    advance = omega + advance - 2*math.pi*torch.round(advance/(2*math.pi))
+    advance = torch.remainder(advance + math.pi, 2*math.pi) - math.pi          # small numbers for the cumulative sum
+    phases = phase[..., :1] + torch.cumsum(advance, -1) - advance               # the phase before each step's advance
+    out = torch.istft(torch.polar(mag, phases).reshape(S*C, bins, out_frames), n_fft, hop_length, window=window,
+                      center=True, length=length)
+    return out.reshape(S, C, length)
+
+def shift_pitch_tempo(vocals, semitones, rate, need, length, sr=SAMPLE_RATE):
+    "`pitch_stretch` of each row of `vocals` `(S, C, L)` (its first `need` samples) in torch, on the rows' device: `(S, C, length)`."
+    dev = vocals.device
+    factor = 2**(np.asarray(semitones, dtype=np.float64)/12)
+    rate, need = np.asarray(rate, dtype=np.float64), np.asarray(need)
+    x = vocals*(torch.arange(vocals.shape[-1], device=dev) < torch.as_tensor(need, device=dev)[:, None])[:, None]
+    pitched = _rows(factor != 1)
+    if len(pitched):                                                  # tape speed: higher and `factor` times faster
+        n = int(np.ceil((need/factor).max()))
+        x = F.pad(x, (0, max(n - x.shape[-1], 0)))
+        idx = torch.as_tensor(pitched, device=dev)
+        x = x.index_copy(0, idx, resample_by(vocals[idx], factor[pitched], x.shape[-1]))
+    stretched = _rows(rate/factor != 1)
+    out = F.pad(x[..., :length], (0, max(length - x.shape[-1], 0)))
+    if len(stretched):
+        idx = torch.as_tensor(stretched, device=dev)
+        out = out.index_copy(0, idx, phase_vocoder(x[idx], (rate/factor)[stretched], length))
+    return out
+
+# %% ../nbs/10_voxaug.ipynb #54803c97
+def _weighted_median(x, w):
+    order = np.argsort(x)
+    return float(np.asarray(x)[order][np.searchsorted(np.cumsum(np.asarray(w, np.float64)[order]), 0.5*np.sum(w))])
+
+def lowpass_distribution(instrumental_bandwidth, instrumental_weight, vocal_bandwidth, vocal_weight, margin=1.2, max_p=0.9):
+    """`(p, cutoffs, cdf)`: low-pass instrumentals with probability `p` at a cutoff drawn from `cutoffs` (cumulative
+    probabilities `cdf`) so that their bandwidths are distributed like the vocals' bandwidths (weights: seconds), up to
+    the instrumentals' median bandwidth / `margin`."""
+    bi, wi = np.asarray(instrumental_bandwidth, np.float64), np.asarray(instrumental_weight, np.float64)
+    bv, wv = np.asarray(vocal_bandwidth, np.float64), np.asarray(vocal_weight, np.float64)
+    wi, wv = wi/wi.sum(), wv/wv.sum()
+    top = _weighted_median(bi, wi)/margin
+    atoms = np.unique(bv[(bv > 0) & (bv < top)])
+    if not len(atoms): return 0., np.array([top]), np.ones(1)
+    grid = np.append(atoms, top)
+    survival = lambda b, w: np.array([(w*(b >= x)).sum() for x in grid])          # P(bandwidth >= x)
+    ratio = np.minimum.accumulate(np.clip(survival(bv, wv)/np.maximum(survival(bi, wi), 1e-12), 0, 1))
+    p = min(1 - ratio[-1], max_p)
+    if p <= 0: return 0., np.array([top]), np.ones(1)
+    at_least = np.clip((ratio - (1 - p))/p, 0, 1)                               # P(cutoff >= grid[k])
+    mass = at_least[:-1] - at_least[1:]
+    return float(p), atoms[mass > 0], _cdf(mass[mass > 0])
 
 # %% ../nbs/10_voxaug.ipynb #8c96518c
 def stem_magnitudes(stems, stft):
@@ -256,6 +430,13 @@ class SeparationSet(torch.utils.data.Dataset):
         return (self.stems(i), torch.tensor(int(i))) if self.waveforms else self.magnitudes(i)
 
 # %% ../nbs/10_voxaug.ipynb #2bc77c70
+def _cdf(weights):
+    "The cumulative distribution (as `np.random.Generator.choice` builds it) of drawing index `i` with weight `weights[i]`."
+    cdf = np.cumsum(np.asarray(weights, np.float64)/np.sum(weights))
+    return cdf/cdf[-1]
+
+def _pick(cdf, u): return np.minimum(np.searchsorted(cdf, u, side='right'), len(cdf) - 1)
+
 class VoxAug(SeparationSet):
     "Random mixtures of `instrumentals` and `vocals` (`AudioLibrary`s): `epoch_length` seeded examples per epoch."
     def __init__(self, instrumentals, vocals, stft=Stft(), crop_frames=256, epoch_length=1000, augment=None,
@@ -271,52 +452,169 @@ class VoxAug(SeparationSet):
         self.instrumentals = instrumentals.longer_than(self.crop_samples, what)
         self.vocals = vocals.longer_than(self.crop_samples, what)
         self.epoch = 0
+        # files are drawn in proportion to their length; the low-passes follow the vocals' bandwidths
+        self.instrumental_cdf, self.vocal_cdf = _cdf(self.instrumentals.samples), _cdf(self.vocals.samples)
+        self.lowpass_p, self.cutoffs, self.cutoff_cdf = lowpass_distribution(
+            self.instrumentals.bandwidth, self.instrumentals.samples, self.vocals.bandwidth, self.vocals.samples)
 
     def __len__(self): return self.epoch_length
     def set_epoch(self, epoch):
         "Move to the examples of `epoch` (ignored when `fixed`)."
         if not self.fixed: self.epoch = int(epoch)
 
-    def _crop(self, library, rng, length):
-        i = rng.choice(len(library), p=library.samples/library.samples.sum())
-        position = rng.random()
-        return i, library.read(i, int(position*(library.samples[i] - length + 1)), length)
+    def draw(self, rng, n, augment=None):
+        "Every random choice of `n` examples, from generator `rng`: a dict of arrays with one row per example."
+        aug, N = augment or self.augment, self.crop_samples
+        inst, voc = self.instrumentals, self.vocals
+        u = rng.random((n, 6))
+        vocal_db, second_db = rng.uniform(*aug.vocal_db, n), rng.uniform(*aug.second_vocal_db, n)
+        semitones, rate = rng.uniform(*aug.pitch_semitones, n), rng.uniform(*aug.stretch, n)
+        fi, fv, f2 = _pick(self.instrumental_cdf, rng.random(n)), _pick(self.vocal_cdf, rng.random(n)), _pick(self.vocal_cdf, rng.random(n))
+        position = rng.random((n, 3))
+        cutoff = self.cutoffs[_pick(self.cutoff_cdf, rng.random((n, 2)))]
+        p = {}
+        for stem in STEMS:
+            s = rng.random((n, 5))
+            p.update({f'{stem}_gain': s[:, 0] < aug.gain_p, f'{stem}_swap': s[:, 1] < aug.swap_p,
+                      f'{stem}_drop_channel': s[:, 2] < aug.drop_channel_p, f'{stem}_polarity': s[:, 3] < aug.polarity_p,
+                      f'{stem}_eq': s[:, 4] < aug.eq_p, f'{stem}_gain_db': rng.uniform(*aug.gain_db, (n, 2)),
+                      f'{stem}_dropped': rng.integers(2, size=n), f'{stem}_eq_jitter': rng.uniform(-0.2, 0.2, (n, EQ_POINTS)),
+                      f'{stem}_eq_db': rng.uniform(-aug.eq_db, aug.eq_db, (n, EQ_POINTS))})
+        semitones = np.where(u[:, 0] < aug.pitch_p, semitones, 0.)
+        # a faster vocal needs a longer crop; never longer than the chosen file
+        rate = np.minimum(np.where(u[:, 1] < aug.stretch_p, rate, 1.), voc.samples[fv]/N)
+        need = np.minimum(np.ceil(N*rate).astype(np.int64), voc.samples[fv])
+        lowpass_p = self.lowpass_p if aug.lowpass_p is None else aug.lowpass_p
+        p.update(instrumental_file=fi, instrumental_start=(position[:, 0]*(inst.samples[fi] - N + 1)).astype(np.int64),
+                 vocal_file=fv, vocal_need=need, vocal_start=(position[:, 1]*(voc.samples[fv] - need + 1)).astype(np.int64),
+                 second_file=f2, second_start=(position[:, 2]*(voc.samples[f2] - N + 1)).astype(np.int64),
+                 semitones=semitones, rate=rate, level=10**(vocal_db/20)*inst.rms[fi]/np.maximum(voc.rms[fv], 1e-6),
+                 level2=10**(second_db/20)*voc.rms[fv]/np.maximum(voc.rms[f2], 1e-6),
+                 second_vocal=u[:, 2] < aug.second_vocal_p, instrumental_only=u[:, 3] < aug.instrumental_only_p,
+                 lowpass=u[:, 4] < lowpass_p, mixture_lowpass=u[:, 5] < aug.mixture_lowpass_p,
+                 cutoff=cutoff[:, 0], mixture_cutoff=cutoff[:, 1])
+        return p
+
+    def read(self, p):
+        "The crops `(instrumental, vocals, second)` of draw `p` as float32 tensors, read from the memory-mapped cache."
+        n, N = len(p['level']), self.crop_samples
+        instrumental = np.stack([self.instrumentals.read(f, s, N) for f, s in zip(p['instrumental_file'], p['instrumental_start'])])
+        vocals = np.zeros((n, 2, max(N, int(p['vocal_need'].max()))), np.float32)
+        second = np.zeros((n, 2, N), np.float32)
+        for k in range(n):
+            vocals[k, :, :p['vocal_need'][k]] = self.vocals.read(p['vocal_file'][k], p['vocal_start'][k], p['vocal_need'][k])
+            if p['second_vocal'][k]: second[k] = self.vocals.read(p['second_file'][k], p['second_start'][k], N)
+        return torch.from_numpy(instrumental), torch.from_numpy(vocals), torch.from_numpy(second)
 
     def waves(self, i, augment=None, details=False):
         "Waveforms of example `i` (with `augment` instead of the dataset's, if given; `details` adds what was applied)."
         if not 0 <= i < len(self): raise IndexError(f"example {i} out of range (epoch length {len(self)})")
-        aug, n, applied = augment or self.augment, self.crop_samples, []
-        rng = np.random.default_rng([self.seed, self.epoch, i])
-        u = rng.random(4)
-        vocal_db, second_db = rng.uniform(*aug.vocal_db), rng.uniform(*aug.second_vocal_db)
-        semitones, rate = rng.uniform(*aug.pitch_semitones), rng.uniform(*aug.stretch)
-        inst_i, instrumental = self._crop(self.instrumentals, rng, n)
-        semitones, rate = (semitones if u[0] < aug.pitch_p else 0.), (rate if u[1] < aug.stretch_p else 1.)
-        # a faster vocal needs a longer crop; never longer than the chosen file
-        voc_i = rng.choice(len(self.vocals), p=self.vocals.samples/self.vocals.samples.sum())
-        rate = min(rate, self.vocals.samples[voc_i]/n)
-        need = min(math.ceil(n*rate), int(self.vocals.samples[voc_i]))
-        vocals = self.vocals.read(voc_i, int(rng.random()*(self.vocals.samples[voc_i] - need + 1)), need)
-        if semitones or rate != 1:
-            vocals = pitch_stretch(vocals, semitones, rate, self.sr, length=n)
-            applied += (['vocals pitch'] if semitones else []) + (['vocals stretch'] if rate != 1 else [])
-        level = 10**(vocal_db/20)*self.instrumentals.rms[inst_i]/max(self.vocals.rms[voc_i], 1e-6)
-        vocals = vocals*np.float32(level)
-        voc2_i, second = self._crop(self.vocals, rng, n)
-        if u[2] < aug.second_vocal_p:
-            level2 = 10**(second_db/20)*self.vocals.rms[voc_i]/max(self.vocals.rms[voc2_i], 1e-6)
-            vocals = vocals + second*np.float32(level*level2); applied.append('second_vocal')
-        instrumental = _stem_augment(instrumental, rng, aug, self.sr, applied, 'instrumental')
-        vocals = _stem_augment(vocals, rng, aug, self.sr, applied, 'vocals')
-        if u[3] < aug.instrumental_only_p: vocals = np.zeros_like(vocals); applied.append('instrumental_only')
+        p = self.draw(np.random.default_rng([self.seed, self.epoch, i]), 1, augment)
+        shift = lambda *a: _pitch_stretch_rows(*a, sr=self.sr)
+        instrumental, vocals = mix_stems(p, *self.read(p), shift, self.sr)[0].numpy()
         out = dict(mixture=instrumental + vocals, instrumental=instrumental, vocals=vocals)
-        if details: out.update(applied=applied, instrumental_file=self.instrumentals.paths[inst_i],
-                               vocal_file=self.vocals.paths[voc_i])
+        if details: out.update(applied=applied_augmentations(p, 0), instrumental_file=self.instrumentals.paths[p['instrumental_file'][0]],
+                               vocal_file=self.vocals.paths[p['vocal_file'][0]])
         return out
 
     def __repr__(self):
         return (f"VoxAug({len(self.instrumentals)} instrumentals x {len(self.vocals)} vocals, {self.crop_frames} frames "
                 f"({self.crop_samples/self.sr:.2f} s), {len(self)} examples/epoch, seed {self.seed}{', fixed' if self.fixed else ''})")
+
+# %% ../nbs/10_voxaug.ipynb #3443ad63
+def _device(device):
+    "`device` as a `torch.device`, a bare 'cuda' meaning the current GPU (so that 'cuda' and 'cuda:0' compare equal)."
+    device = torch.device(device)
+    return torch.device('cuda', torch.cuda.current_device()) if device.type == 'cuda' and device.index is None else device
+
+class DeviceLibrary:
+    "The waveforms of an `AudioLibrary`, decoded once into one float16 tensor `(channels, samples)` on `device`."
+    def __init__(self, library, device='cpu'):
+        self.library, self.device = library, _device(device)
+        self.offsets = np.concatenate([[0], np.cumsum(library.samples)]).astype(np.int64)
+        self.data = torch.empty(2, int(self.offsets[-1]), dtype=torch.float16, device=self.device)
+        for i in range(len(library)):                  # one file at a time through host memory
+            self.data[:, self.offsets[i]:self.offsets[i + 1]] = torch.from_numpy(np.ascontiguousarray(library.array(i).T)).to(self.device)
+
+    def __len__(self): return len(self.library)
+    @property
+    def nbytes(self): return self.data.numel()*self.data.element_size()
+    def __repr__(self): return f"DeviceLibrary({self.library.name!r}: {len(self)} files, {self.nbytes/2**20:.1f} MiB on {self.device})"
+
+    def crops(self, files, starts, length):
+        "Float32 crops `(n, channels, length)` of `files` from `starts` (zero past the library's end)."
+        ends, out = self.offsets[-1], []
+        for f, s in zip(files, starts):
+            a = int(self.offsets[f] + s)
+            x = self.data[:, a:min(a + length, ends)]
+            out.append(F.pad(x, (0, length - x.shape[1])) if x.shape[1] < length else x)
+        return torch.stack(out).float() if out else torch.zeros(0, 2, length, device=self.device)
+
+class DeviceVoxAug(SeparationSet):
+    "The examples of a `VoxAug`, mixed a batch of `bs` at a time on `device` in torch (libraries decoded there once)."
+    def __init__(self, voxaug, bs, device='cpu', libraries=None):
+        self.source, self.bs, self.device = voxaug, int(bs), _device(device)
+        self.stft, self.crop_frames, self.crop_samples, self.sr = voxaug.stft, voxaug.crop_frames, voxaug.crop_samples, voxaug.sr
+        self.instrumentals, self.vocals = libraries or (DeviceLibrary(voxaug.instrumentals, device), DeviceLibrary(voxaug.vocals, device))
+        self._last = None
+
+    def __len__(self): return len(self.source)
+    @property
+    def epoch(self): return self.source.epoch
+    def set_epoch(self, epoch): self.source.set_epoch(epoch); self._last = None
+    def __repr__(self): return f"DeviceVoxAug({self.source!r}, batches of {self.bs} on {self.device})"
+
+    def draw(self, b, augment=None):
+        "The random choices of the examples of batch `b` (see `VoxAug.draw`)."
+        n = min(self.bs, len(self) - b*self.bs)
+        if n <= 0: raise IndexError(f"batch {b} out of range ({len(self)} examples in batches of {self.bs})")
+        return self.source.draw(np.random.default_rng([self.source.seed, self.source.epoch, b]), n, augment)
+
+    def read(self, p):
+        "The crops `(instrumental, vocals, second)` of draw `p`, sliced from the device libraries."
+        N = self.crop_samples
+        vocals = self.vocals.crops(p['vocal_file'], p['vocal_start'], max(N, int(p['vocal_need'].max())))
+        vocals = vocals*(torch.arange(vocals.shape[-1], device=self.device) < torch.as_tensor(p['vocal_need'], device=self.device)[:, None])[:, None]
+        second, rows = torch.zeros(len(p['level']), 2, N, device=self.device), _rows(p['second_vocal'])
+        if len(rows): second[torch.as_tensor(rows, device=self.device)] = self.vocals.crops(p['second_file'][rows], p['second_start'][rows], N)
+        return self.instrumentals.crops(p['instrumental_file'], p['instrumental_start'], N), vocals, second
+
+    def batch(self, b, augment=None):
+        "Stems `(n, 2 [instrumental, vocals], channels, samples)` of batch `b`, on the device, and its draw."
+        p = self.draw(b, augment)
+        stems = mix_stems(p, *self.read(p), lambda *a: shift_pitch_tempo(*a, sr=self.sr), self.sr)
+        if augment is None: self._last = (self.source.epoch, b, stems)
+        return stems, p
+
+    def waves(self, i):
+        "`dict(mixture=, instrumental=, vocals=)` float32 numpy waveforms of example `i` (from the last batch when it holds it)."
+        if not 0 <= i < len(self): raise IndexError(f"example {i} out of range (epoch length {len(self)})")
+        b = i//self.bs
+        if self._last is None or self._last[:2] != (self.source.epoch, b): self.batch(b)
+        instrumental, vocals = self._last[2][i - b*self.bs].float().cpu().numpy()
+        return dict(mixture=instrumental + vocals, instrumental=instrumental, vocals=vocals)
+
+class DeviceLoader:
+    "Batches `(mixture, instrumental, vocals, index)` of a `DeviceVoxAug`, made on its device: what a fastai `Learner` iterates."
+    def __init__(self, dataset, drop_last=True): self.dataset, self.drop_last = dataset, drop_last
+    @property
+    def bs(self): return self.dataset.bs
+    @property
+    def device(self): return self.dataset.device
+    @property
+    def n(self): return len(self.dataset)
+    def __len__(self): return len(self.dataset)//self.bs if self.drop_last else math.ceil(len(self.dataset)/self.bs)
+    def __iter__(self):
+        for b in range(len(self)):
+            stems, _ = self.dataset.batch(b)
+            index = torch.arange(b*self.bs, b*self.bs + len(stems), device=self.device)
+            yield (*stem_magnitudes(stems, self.dataset.stft), index)
+    def one_batch(self): return next(iter(self))
+    def to(self, device):
+        if device is not None and _device(device) != self.device:
+            raise ValueError(f"this loader mixes on {self.device}; build it for {device} instead")
+        return self
+    def __repr__(self): return f"DeviceLoader({self.dataset!r}, {len(self)} batches)"
 
 # %% ../nbs/10_voxaug.ipynb #7de409b5
 class SongPairs(SeparationSet):
@@ -363,7 +661,8 @@ class Concat(SeparationSet):
 # %% ../nbs/10_voxaug.ipynb #028ef6b0
 def voxaug_dataloaders(instrumentals, vocals, config=None, bs=8, crop_frames=None, stft=None, epoch_length=1024,
                        valid_length=64, valid_files=0.1, pairs=None, augment=None, seed=0, num_workers=0,
-                       cache_dir=None, device=None, sr=None, verbose=False, valid_sources=None, gpu_stft=None):
+                       cache_dir=None, device=None, sr=None, verbose=False, valid_sources=None, gpu_stft=None,
+                       on_device=False):
     "fastai `DataLoaders` of voxaug mixtures of two folders (or file lists, or `AudioLibrary`s) for a model `config`."
     from fastai.data.core import DataLoaders
     from fastai.data.load import DataLoader
@@ -387,6 +686,15 @@ def voxaug_dataloaders(instrumentals, vocals, config=None, bs=8, crop_frames=Non
         raise LibraryError("no validation data: hold some files out (valid_files > 0) or give a folder of song pairs")
     train = VoxAug(train_i, train_v, stft, crop_frames, epoch_length, augment, seed=seed)
     if epoch_length < bs: raise ValueError(f"epoch_length ({epoch_length}) is smaller than one batch ({bs})")
+    if on_device:                       # mixed and augmented in torch on `device` (real pairs, if any, stay with the workers)
+        device = device or 'cpu'
+        train_dl = DeviceLoader(DeviceVoxAug(train, bs, device))
+        valid_dl = (DeviceLoader(DeviceVoxAug(valid, bs, device), drop_last=False) if real is None else
+                    voxaug_dataloaders(instrumentals, vocals, config, bs, crop_frames, stft, bs, valid_length, valid_files,
+                                       pairs, augment, seed, num_workers, cache_dir, device, sr, False, valid_sources, gpu_stft).valid)
+        dls = DataLoaders(train_dl, valid_dl, device=device)
+        dls.n_inp = 1
+        return dls
     valid_ds = Concat(*[s for s in (valid, real) if s is not None])
     if gpu_stft is None: gpu_stft = device is not None and torch.device(device).type == 'cuda'
     for ds in (train, valid_ds, *valid_ds.sets): ds.waveforms = gpu_stft
@@ -396,3 +704,68 @@ def voxaug_dataloaders(instrumentals, vocals, config=None, bs=8, crop_frames=Non
                       device=device)
     dls.n_inp = 1                       # batches are (mixture, instrumental, vocals, index): one input, three targets
     return dls
+
+# %% ../nbs/10_voxaug.ipynb #d81a034c
+def voxaug_bench(instrumentals=None, vocals=None, config='small', bs=16, workers='0,2', threads='1,2', batches=8,
+                 device=None, cache=None, seed=0):
+    "Examples/s of voxaug training batches from the CPU workers and from the device path, on the same libraries (toy ones if none)."
+    import shutil, tempfile
+    from fastcore.basics import ifnone
+    from frame_transformer.model import get_config
+    config = get_config(config)
+    tmp = None
+    if instrumentals is None or vocals is None:
+        from frame_transformer.synth import write_toy_library
+        tmp = Path(tempfile.mkdtemp(prefix='ft-voxaug-bench-'))
+        seconds = max(20., 3*config.crop_frames*config.hop_length/config.sample_rate)
+        instrumentals = write_toy_library(tmp/'inst', 'instrumental', 4, seconds, seed=1, sr=config.sample_rate)
+        vocals = write_toy_library(tmp/'voc', 'vocals', 4, seconds, seed=2, sr=config.sample_rate)
+        cache = cache or tmp/'cache'
+    libs = [AudioLibrary(src, sr=config.sample_rate, cache_dir=cache) for src in (instrumentals, vocals)]
+    device = torch.device(ifnone(device, 'cuda' if torch.cuda.is_available() else 'cpu'))
+    pitch_stretch(np.zeros((2, 8192), np.float32), 1., 1.1)     # librosa's first phase vocoder call is slow: not timed
+    def timed(dl):
+        it = iter(dl); next(it)                                  # start-up and the first batch are not timed
+        start = time.perf_counter()
+        for _ in range(batches):
+            b = next(it)
+            if device.type == 'cuda': torch.cuda.synchronize(device)
+        return bs*batches/(time.perf_counter() - start)
+    make = lambda **kw: voxaug_dataloaders(*libs, config, bs=bs, epoch_length=bs*(batches + 1), valid_length=bs,
+                                           valid_files=1, seed=seed, **kw).train
+    rows, n_threads = [], torch.get_num_threads()
+    for n in [int(w) for w in str(workers).split(',') if w != '']:
+        rows.append(dict(path='workers', where=f'{n} worker processes' if n else 'main process', examples_s=timed(make(num_workers=n))))
+    for t in ([int(t) for t in str(threads).split(',') if t != ''] if device.type == 'cpu' else [n_threads]):
+        torch.set_num_threads(t)
+        try: rows.append(dict(path='device', where=f'{device.type}, {t} threads' if device.type == 'cpu' else torch.cuda.get_device_name(device),
+                              examples_s=timed(make(device=device, on_device=True))))
+        finally: torch.set_num_threads(n_threads)
+    base = rows[0]['examples_s']
+    print(f"{config.name}: {config.crop_frames} frames, batches of {bs}, default augmentations")
+    print(f"{'path':8s} {'where':32s} {'examples/s':>10s} {'ms/example':>10s} {'x first row':>11s}")
+    for r in rows:
+        r.update(config=config.name, bs=bs, ms_per_example=1e3/r['examples_s'], ratio=r['examples_s']/base)
+        print(f"{r['path']:8s} {r['where']:32s} {r['examples_s']:10.1f} {r['ms_per_example']:10.1f} {r['ratio']:11.2f}")
+    if tmp is not None: shutil.rmtree(tmp, ignore_errors=True)
+    return rows
+
+def main(argv=None):
+    "`python -m frame_transformer.voxaug`: the data benchmark (`voxaug_bench`) on a pack, two folders, or toy libraries."
+    import argparse
+    p = argparse.ArgumentParser(prog='python -m frame_transformer.voxaug', description='examples/s of the two voxaug paths')
+    p.add_argument('--pack', help='a training pack (or corpus): its train split'); p.add_argument('--instrumentals'); p.add_argument('--vocals')
+    p.add_argument('--config', default='small'); p.add_argument('--bs', type=int, default=16)
+    p.add_argument('--workers', default='0,2'); p.add_argument('--threads', default='1,2'); p.add_argument('--batches', type=int, default=8)
+    p.add_argument('--device', default=None); p.add_argument('--cache', default=None); p.add_argument('--json', help='also write the rows here')
+    a = p.parse_args(argv)
+    inst, voc = a.instrumentals, a.vocals
+    if a.pack:
+        from frame_transformer.pack import pack_files
+        inst, voc = pack_files(a.pack, 'train', 'instrumental'), pack_files(a.pack, 'train', 'vocals')
+    rows = voxaug_bench(inst, voc, a.config, a.bs, a.workers, a.threads, a.batches, a.device, a.cache)
+    if a.json: write_atomically(a.json, lambda tmp: Path(tmp).write_text(json.dumps(rows, indent=1)))
+    return rows
+
+# %% ../nbs/10_voxaug.ipynb #288717c4
+if __name__ == '__main__': main()
