@@ -17,7 +17,8 @@ from .audio import SAMPLE_RATE, write_atomically
 
 # %% auto #0
 __all__ = ['SPEED_COLUMNS', 'write_long_song', 'ft_model', 'measure', 'run_measurement', 'print_table', 'speed_table',
-           'memory_table', 'main', 'StageTimer', 'profile_separation', 'model_throughput', 'gpu_report']
+           'memory_table', 'main', 'StageTimer', 'profile_separation', 'model_throughput', 'gpu_report',
+           'network_levers']
 
 # %% ../nbs/24_separation_bench.ipynb #2061afa9
 def write_long_song(path, minutes, sr=SAMPLE_RATE, seed=0):
@@ -70,7 +71,7 @@ def ft_model(name):
     return model, model.config, count_parameters(model)
 
 def measure(method, song, device='cpu', batch_size=4, threads=None, half=True, tta=False, overlap=None):
-    "Separate `song` with `method` ('ft:NAME[:BACKEND]', 'openunmix', 'htdemucs'); returns timings and memory."
+    "Separate `song` with `method` ('ft:NAME[:BACKEND][@OVERLAP]', 'openunmix', 'htdemucs'); returns timings and memory."
     if threads: torch.set_num_threads(threads)
     device = torch.device(device)
     info = sf.info(str(song))
@@ -79,8 +80,10 @@ def measure(method, song, device='cpu', batch_size=4, threads=None, half=True, t
     extra = {}
     if method.startswith('ft:'):
         from frame_transformer.separate import Separator
-        name, _, backend = method[3:].partition(':')
+        spec, _, at = method[3:].partition('@')                  # ft:default:onnx@0.5: the bundled model, onnx, overlap 0.5
+        name, _, backend = spec.partition(':')
         model, config, params = ft_model(name)
+        overlap = float(at) if at else overlap
         options = {} if overlap is None else dict(overlap=overlap)
         separator = Separator(model=model, config=config, device=str(device), batch_size=batch_size, half=half, tta=tta,
                               backend=backend or 'torch', **options)
@@ -166,11 +169,11 @@ def main(argv=None):
     p.add_argument('--device', default='cpu')
     p.add_argument('--minutes', type=float, default=4., help="length of the song for the speed table")
     p.add_argument('--methods', default='ft:default,ft:default:onnx,openunmix,htdemucs',
-                   help="ft:NAME[:BACKEND] (NAME: default, identity, tiny, small, large; BACKEND: torch, onnx), openunmix, htdemucs")
+                   help="ft:NAME[:BACKEND][@OVERLAP] (NAME: default, identity, tiny, small, large; BACKEND: torch, onnx), openunmix, htdemucs")
     p.add_argument('--memory-minutes', default='1,10,60')
     p.add_argument('--memory-method', default='ft:default')
     p.add_argument('--batch-size', type=int, default=4)
-    p.add_argument('--overlap', type=float, default=None, help="window overlap of the ft: methods (default: the separator's)")
+    p.add_argument('--overlap', type=float, default=None, help="window overlap of the ft: methods without @OVERLAP (default: the separator's)")
     args = p.parse_args(argv)
     folder = Path(args.folder or tempfile.mkdtemp())
     folder.mkdir(parents=True, exist_ok=True)
@@ -286,6 +289,53 @@ def gpu_report(minutes=4, device='cuda', methods=('ft:default', 'openunmix', 'ht
     print()
     print_table([network], ['method', 'device', 'half', 'batch', 'frames_per_s', 'rtf', 'peak_gpu_mib'])
     return dict(song_minutes=minutes, device=device, batch_size=batch_size, separation=rows, network=network)
+
+# %% ../nbs/24_separation_bench.ipynb #eed6a7da
+def _time_calls(f, batches, workers=1, iters=3):
+    "Seconds per window of calling `f` on each of `batches` (on `workers` threads side by side), best of `iters`."
+    from concurrent.futures import ThreadPoolExecutor
+    f(batches[0])                                                     # warm-up
+    best = float('inf')
+    for _ in range(iters):
+        started = time.perf_counter()
+        if workers == 1: list(map(f, batches))
+        else:
+            with ThreadPoolExecutor(workers) as pool: list(pool.map(f, batches))
+        best = min(best, time.perf_counter() - started)
+    return best/sum(len(b) for b in batches)
+
+def network_levers(name='default', batch_sizes=(4, 8, 16), windows=32, compile=False, onnx=True, iters=3):
+    "Rows `{lever, batch, threads, workers, rtf, frames_per_s, max_diff}`: the network of `ft:NAME` on the CPU, run each way."
+    from frame_transformer.onnx_backend import OnnxMasks, onnx_available
+    model, config, _ = ft_model(name)
+    model = model.float().eval()
+    torch.manual_seed(1)
+    x = torch.rand(windows, config.in_channels, config.bins, config.crop_frames)
+    frame_rate, threads = config.sample_rate/config.hop_length, torch.get_num_threads()
+    with torch.inference_mode(): reference = model(x)
+    rows = []
+    def row(lever, f, batch, workers=1, extra=None):
+        batches = list(x.split(batch))
+        with torch.inference_mode():
+            seconds = _time_calls(f, batches, workers, iters)
+            diff = (torch.cat([f(b) for b in batches]).float() - reference).abs().max().item()
+        fps = config.crop_frames/seconds
+        rows.append(dict(lever=lever, batch=batch, threads=1 if workers > 1 else threads, workers=workers,
+                         rtf=round(frame_rate/fps, 4), frames_per_s=round(fps), max_diff=f'{diff:.1e}', **(extra or {})))
+    for batch in batch_sizes: row('torch float32', model, batch)
+    def bf16(b):
+        with torch.autocast('cpu', torch.bfloat16): return model(b)
+    row('torch bfloat16 (autocast)', bf16, batch_sizes[0])
+    if compile:
+        started = time.perf_counter()
+        compiled = torch.compile(model)
+        with torch.inference_mode(): compiled(x[:batch_sizes[0]])
+        row('torch.compile', compiled, batch_sizes[0], extra=dict(compile_s=round(time.perf_counter() - started, 1)))
+    if onnx and onnx_available():
+        for batch in batch_sizes[:2]:
+            session = OnnxMasks(model, config.crop_frames, batch)
+            row('onnxruntime', session, batch, workers=threads)
+    return rows
 
 # %% ../nbs/24_separation_bench.ipynb #9b76aa17
 if __name__ == '__main__': main()
