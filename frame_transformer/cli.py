@@ -100,7 +100,7 @@ def ft_separate(
     tta:bool=False,                       # test-time augmentation: shifted window grid and swapped channels (2x slower)
     postprocess:bool=False,               # median-filter the mask to remove residual artifacts
     aggressiveness:float=0.,              # -1..1: above 0 removes more vocals, below 0 keeps more instrumental
-    overlap:float=0.5,                    # overlap between windows, from 0 to below 1
+    overlap:float=0.125,                  # overlap between windows, from 0 to below 1
     crop:int=None,                        # window length in frames (default: the model's training crop)
     batch_size:int=4,                     # windows per model call
     backend:Annotated[str, "what runs the network: PyTorch, or onnxruntime on the CPU (pip install 'frame-transformer[onnx]')",

@@ -78,7 +78,7 @@ class _Window:
 
 class Separator:
     "Separate songs into instrumental and vocals with a mask model (a checkpoint, or the bundled default)."
-    def __init__(self, checkpoint=None, device=None, crop=None, overlap=0.5, batch_size=4, half=True, tta=False,
+    def __init__(self, checkpoint=None, device=None, crop=None, overlap=0.125, batch_size=4, half=True, tta=False,
                  postprocess=False, aggressiveness=0., progress=None, model=None, config=None, verbose=False, phase=None,
                  backend='torch', threads=None):
         if model is None: model, config = load_separation_model(checkpoint)
