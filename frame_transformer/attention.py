@@ -63,7 +63,9 @@ class MultichannelMultiheadAttention(nn.Module):
         self.qk_scale = nn.Parameter(torch.full((channels, num_heads, 1, 1), float(qk_scale)))
         self.rotary = RotaryEmbedding(features // num_heads)
 
-    def _heads(self, x): return rearrange(x, 'b c (h d) t -> b c h t d', h=self.num_heads)
+    def _heads(self, x):
+        "`(B, C, F, T) -> (B, C, heads, T, head_dim)`, contiguous: the per-head norm and the attention kernel read rows of head_dim."
+        return rearrange(x, 'b c (h d) t -> b c h t d', h=self.num_heads).contiguous()
 
     def queries_keys_values(self, x, memory=None):
         "Normalised, rotated queries and keys and the values, each `(B, C, heads, T, head_dim)`."
@@ -74,8 +76,10 @@ class MultichannelMultiheadAttention(nn.Module):
 
     def forward(self, x, memory=None):
         q, k, v = self.queries_keys_values(x, memory)
-        out = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0., scale=1.)
-        return self.out_proj(rearrange(out, 'b c h t d -> b c (h d) t'))
+        # channels folded into the batch: the fused kernels take (batch, heads, frames, head_dim) only
+        out = F.scaled_dot_product_attention(q.flatten(0, 1), k.flatten(0, 1), v.flatten(0, 1),
+                                             dropout_p=self.dropout if self.training else 0., scale=1.)
+        return self.out_proj(rearrange(out, '(b c) h t d -> b c (h d) t', b=x.shape[0]))
 
     def attention_map(self, x, memory=None):
         "Attention weights `(B, C, heads, T, T_memory)`, for pictures."

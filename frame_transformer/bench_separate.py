@@ -16,7 +16,9 @@ import torch
 from .audio import SAMPLE_RATE, write_atomically
 
 # %% auto #0
-__all__ = ['write_long_song', 'measure', 'run_measurement', 'print_table', 'speed_table', 'memory_table', 'main']
+__all__ = ['SPEED_COLUMNS', 'write_long_song', 'ft_model', 'measure', 'run_measurement', 'print_table', 'speed_table',
+           'memory_table', 'main', 'StageTimer', 'profile_separation', 'model_throughput', 'gpu_report',
+           'network_levers']
 
 # %% ../nbs/24_separation_bench.ipynb #2061afa9
 def write_long_song(path, minutes, sr=SAMPLE_RATE, seed=0):
@@ -56,26 +58,39 @@ def _write_stems(out_dir, stems, sr):
 class _OnesMask(torch.nn.Module):
     def forward(self, magnitude): return torch.ones_like(magnitude)
 
-def measure(method, song, device='cpu', batch_size=4, threads=None, half=True, tta=False):
-    "Separate `song` with `method` ('ft:CONFIG', 'ft:identity', 'openunmix', 'htdemucs'); returns timings and memory."
+def ft_model(name):
+    "`(model, config, parameters)` of `ft:NAME`: the bundled model (`default`), the pipeline without a network (`identity`), or a configuration with random weights."
+    from frame_transformer.model import FrameTransformer, CONFIGS, count_parameters
+    if name == 'default':
+        from frame_transformer.separate import load_separation_model
+        model, config = load_separation_model()
+        return model, config, count_parameters(model)
+    if name == 'identity': return _OnesMask(), CONFIGS['small'], 0   # the whole pipeline with an all-ones mask
+    torch.manual_seed(0)
+    model = FrameTransformer(CONFIGS[name])
+    return model, model.config, count_parameters(model)
+
+def measure(method, song, device='cpu', batch_size=4, threads=None, half=True, tta=False, overlap=None):
+    "Separate `song` with `method` ('ft:NAME[:BACKEND][@OVERLAP]', 'openunmix', 'htdemucs'); returns timings and memory."
     if threads: torch.set_num_threads(threads)
     device = torch.device(device)
     info = sf.info(str(song))
     out_dir = Path(tempfile.mkdtemp())
     cuda = device.type == 'cuda'
+    extra = {}
     if method.startswith('ft:'):
-        from frame_transformer.model import FrameTransformer, CONFIGS, count_parameters
         from frame_transformer.separate import Separator
-        if method == 'ft:identity':   # the whole pipeline with the network replaced by an all-ones mask
-            config, model, params = CONFIGS['small'], _OnesMask(), 0
-        else:
-            config = CONFIGS[method[3:]]
-            torch.manual_seed(0)
-            model = FrameTransformer(config)
-            params = count_parameters(model)
-        separator = Separator(model=model, config=config, device=str(device), batch_size=batch_size, half=half, tta=tta)
-        separator.separate(np.zeros((2, SAMPLE_RATE*2), np.float32), SAMPLE_RATE)     # warm-up
+        spec, _, at = method[3:].partition('@')                  # ft:default:onnx@0.5: the bundled model, onnx, overlap 0.5
+        name, _, backend = spec.partition(':')
+        model, config, params = ft_model(name)
+        overlap = float(at) if at else overlap
+        options = {} if overlap is None else dict(overlap=overlap)
+        separator = Separator(model=model, config=config, device=str(device), batch_size=batch_size, half=half, tta=tta,
+                              backend=backend or 'torch', **options)
+        separator.separate(np.zeros((2, SAMPLE_RATE*2), np.float32), SAMPLE_RATE)     # warm-up (and the ONNX export)
         run = lambda: separator.separate_file(song, out_dir, overwrite=True)
+        extra = dict(backend=separator.backend, overlap=separator.overlap, crop=separator.crop, batch_size=batch_size,
+                     frames_per_s=None, frames=separator.stft.frames(round(info.duration*separator.sample_rate)))
     elif method == 'openunmix':
         _stub_torchaudio()
         from openunmix.model import OpenUnmix, Separator as UmxSeparator
@@ -112,7 +127,8 @@ def measure(method, song, device='cpu', batch_size=4, threads=None, half=True, t
     result = dict(method=method, device=str(device), parameters=params, song_minutes=round(info.duration/60, 2),
                   seconds=round(elapsed, 2), rtf=round(elapsed/info.duration, 4),
                   peak_rss_mib=round(_rss_mib()), rss_growth_mib=round(_rss_mib() - rss_before),
-                  torch_threads=torch.get_num_threads())
+                  torch_threads=torch.get_num_threads(), **extra)
+    if 'frames' in result: result['frames_per_s'] = round(result.pop('frames')/elapsed)
     if cuda: result['peak_gpu_mib'] = round(torch.cuda.max_memory_allocated()/2**20)
     return result
 
@@ -132,16 +148,19 @@ def print_table(rows, columns):
     print('  '.join('-'*w for w in widths))
     for r in rows: print('  '.join(str(r.get(c, '')).ljust(w) for c, w in zip(columns, widths)))
 
-def speed_table(song, methods=('ft:tiny', 'ft:small', 'ft:large', 'openunmix', 'htdemucs'), device='cpu', **kwargs):
+SPEED_COLUMNS = ['method', 'device', 'torch_threads', 'parameters', 'overlap', 'song_minutes', 'seconds', 'rtf', 'frames_per_s',
+                 'peak_rss_mib', 'rss_growth_mib', 'peak_gpu_mib', 'error']
+
+def speed_table(song, methods=('ft:default', 'ft:default:onnx', 'openunmix', 'htdemucs'), device='cpu', **kwargs):
     "RTF and peak memory of each method on `song`."
     rows = [run_measurement(m, song, device=device, **kwargs) for m in methods]
-    print_table(rows, ['method', 'device', 'parameters', 'song_minutes', 'seconds', 'rtf', 'peak_rss_mib', 'rss_growth_mib', 'peak_gpu_mib', 'error'])
+    print_table(rows, SPEED_COLUMNS)
     return rows
 
-def memory_table(folder, minutes=(1, 10, 60), method='ft:small', device='cpu', **kwargs):
+def memory_table(folder, minutes=(1, 10, 60), method='ft:default', device='cpu', **kwargs):
     "Peak memory of separating songs of each length in `minutes` with `method`: flat is the goal."
-    rows = [run_measurement(method, write_long_song(Path(folder)/f'song_{m}min.wav', m), device=device, **kwargs) for m in minutes]
-    print_table(rows, ['method', 'device', 'song_minutes', 'seconds', 'rtf', 'peak_rss_mib', 'rss_growth_mib', 'peak_gpu_mib', 'error'])
+    rows = [run_measurement(method, write_long_song(Path(folder)/f'song_{m:g}min.wav', m), device=device, **kwargs) for m in minutes]
+    print_table(rows, [c for c in SPEED_COLUMNS if c != 'parameters'])
     return rows
 
 def main(argv=None):
@@ -149,19 +168,174 @@ def main(argv=None):
     p.add_argument('--folder', default=None, help="where to write the test songs (default: a temporary folder)")
     p.add_argument('--device', default='cpu')
     p.add_argument('--minutes', type=float, default=4., help="length of the song for the speed table")
-    p.add_argument('--methods', default='ft:tiny,ft:small,ft:large,openunmix,htdemucs')
+    p.add_argument('--methods', default='ft:default,ft:default:onnx,openunmix,htdemucs',
+                   help="ft:NAME[:BACKEND][@OVERLAP] (NAME: default, identity, tiny, small, large; BACKEND: torch, onnx), openunmix, htdemucs")
     p.add_argument('--memory-minutes', default='1,10,60')
-    p.add_argument('--memory-method', default='ft:small')
+    p.add_argument('--memory-method', default='ft:default')
     p.add_argument('--batch-size', type=int, default=4)
+    p.add_argument('--overlap', type=float, default=None, help="window overlap of the ft: methods without @OVERLAP (default: the separator's)")
     args = p.parse_args(argv)
     folder = Path(args.folder or tempfile.mkdtemp())
     folder.mkdir(parents=True, exist_ok=True)
     song = write_long_song(folder/f'song_{args.minutes:g}min.wav', args.minutes)
+    options = dict(batch_size=args.batch_size, overlap=args.overlap)
     print(f"## speed: a {args.minutes:g}-minute stereo song, {args.device}, {torch.get_num_threads()} threads\n")
-    speed_table(song, [m for m in args.methods.split(',') if m], device=args.device, batch_size=args.batch_size)
+    speed_table(song, [m for m in args.methods.split(',') if m], device=args.device, **options)
     if args.memory_minutes:
         print(f"\n## memory against song length ({args.memory_method}, {args.device})\n")
-        memory_table(folder, [float(m) for m in args.memory_minutes.split(',')], args.memory_method, args.device, batch_size=args.batch_size)
+        memory_table(folder, [float(m) for m in args.memory_minutes.split(',')], args.memory_method, args.device, **options)
+
+# %% ../nbs/24_separation_bench.ipynb #7619fdc0
+class StageTimer:
+    "Wall time of nested stages, each without the stages inside it: `push(name)` ... `pop()`."
+    def __init__(self): self.seconds, self.stack = {}, []
+    def push(self, name): self.stack.append([name, time.perf_counter(), 0.])
+    def pop(self):
+        name, started, inner = self.stack.pop()
+        elapsed = time.perf_counter() - started
+        self.seconds[name] = self.seconds.get(name, 0.) + elapsed - inner
+        if self.stack: self.stack[-1][2] += elapsed
+    def current(self): return self.stack[-1][0] if self.stack else None
+
+    def wrap(self, owner, attr, name, undo):
+        "Time every call of `owner.attr` as stage `name` (a string, or a function of the enclosing stage); `undo` collects the restores."
+        original = getattr(owner, attr)
+        def timed(*args, **kwargs):
+            self.push(name(self.current()) if callable(name) else name)
+            try: return original(*args, **kwargs)
+            finally: self.pop()
+        setattr(owner, attr, timed)
+        undo.append(lambda: setattr(owner, attr, original))
+
+# %% ../nbs/24_separation_bench.ipynb #8834f210
+def _layer_kind(module):
+    "The profile's name for the kind of a model layer, or None for a container."
+    from frame_transformer.layers import MultichannelLinear, FrameNorm
+    from frame_transformer.attention import TemporalConv, MultichannelMultiheadAttention
+    kinds = [(MultichannelLinear, 'linear layers'), (TemporalConv, 'temporal convolutions'),
+             (MultichannelMultiheadAttention, 'attention (norms, rotary, kernel)'), (FrameNorm, 'norms')]
+    return next((name for cls, name in kinds if isinstance(module, cls)), None)
+
+def _level(name, levels):
+    "U-Net level of the model's submodule `name` (`encoders.1...`: 1; decoders count back up from the bottom)."
+    parts = name.split('.')
+    if parts[0] in ('encoders', 'encoder_transformers'): return int(parts[1])
+    if parts[0] in ('decoders', 'decoder_transformers'): return levels - 2 - int(parts[1])
+    return 0
+
+def profile_separation(song, separator, out_dir=None):
+    "Separate the file `song` with `separator` once and time each stage; returns rows `{stage, seconds, percent, rtf}` and the total."
+    from frame_transformer import streaming, stem_files, separate
+    timer, undo, hooks = StageTimer(), [], []
+    timer.wrap(streaming.FileSource, '_pull', 'reading + resampling', undo)
+    timer.wrap(separate.Separator, '_peak', 'peak pass (STFT of the whole song)', undo)
+    timer.wrap(separate, 'stft_frames', lambda outer: outer if outer and outer.startswith('peak') else 'STFT', undo)
+    timer.wrap(separate.Separator, '_run', 'windows: cutting, crossfading, applying masks (Python)', undo)
+    timer.wrap(separate.Separator, '_masks', 'model: other' if separator.backend == 'torch' else 'model (onnxruntime)', undo)
+    for cls, attrs in ((streaming.OverlapAdd, ('add', 'pop')), (stem_files.StreamingWriter, ('write', 'commit'))):
+        for attr in attrs: timer.wrap(cls, attr, 'ISTFT' if cls is streaming.OverlapAdd else 'writing', undo)
+    if separator.backend == 'torch':
+        levels = len(separator.config.channels)
+        for name, module in separator.model.named_modules():
+            kind = _layer_kind(module)
+            if kind is None: continue
+            label = f'model level {_level(name, levels)}: {kind}'
+            hooks.append(module.register_forward_pre_hook(lambda m, i, label=label: timer.push(label)))
+            hooks.append(module.register_forward_hook(lambda m, i, o: timer.pop()))
+    workers, separator.workers = separator.workers, 1
+    try:
+        started = time.perf_counter()
+        separator.separate_file(song, out_dir or tempfile.mkdtemp(), overwrite=True)
+        total = time.perf_counter() - started
+    finally:
+        separator.workers = workers
+        for h in hooks: h.remove()
+        for restore in reversed(undo): restore()
+    duration = sf.info(str(song)).duration
+    rows = [dict(stage=k, seconds=round(v, 2), percent=round(100*v/total, 1), rtf=round(v/duration, 4))
+            for k, v in sorted(timer.seconds.items(), key=lambda kv: -kv[1])]
+    return rows, total
+
+# %% ../nbs/24_separation_bench.ipynb #41def098
+def model_throughput(name='default', device='cpu', batch=64, half=True, iters=5):
+    "Frames per second of the forward pass alone of `ft:NAME`'s network, batches of `batch` windows."
+    model, config, params = ft_model(name)
+    device = torch.device(device)
+    model = model.to(device).eval()
+    half = half and device.type == 'cuda'
+    if half: model = model.half()
+    x = torch.rand(batch, config.in_channels, config.bins, config.crop_frames, device=device,
+                   dtype=torch.float16 if half else torch.float32)
+    with torch.inference_mode():
+        model(x)
+        if device.type == 'cuda': torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats()
+        started = time.perf_counter()
+        for _ in range(iters): model(x)
+        if device.type == 'cuda': torch.cuda.synchronize()
+    seconds = (time.perf_counter() - started)/iters
+    frames_per_s = batch*config.crop_frames/seconds
+    return dict(method=f'ft:{name} (network only)', device=str(device), half=half, batch=batch, parameters=params,
+                frames_per_s=round(frames_per_s), rtf=round(config.sample_rate/config.hop_length/frames_per_s, 6),
+                peak_gpu_mib=round(torch.cuda.max_memory_allocated()/2**20) if device.type == 'cuda' else None)
+
+def gpu_report(minutes=4, device='cuda', methods=('ft:default', 'openunmix', 'htdemucs'), batch_size=64, folder=None):
+    "Real-time factor and peak memory on `device` of separating a `minutes`-long song with `methods`, and the network alone."
+    folder = Path(folder or tempfile.mkdtemp())
+    song = write_long_song(folder/f'song_{minutes:g}min.wav', minutes)
+    print(f"## separation on {device}: a {minutes:g}-minute song, batches of {batch_size} windows, half precision\n")
+    rows = speed_table(song, methods, device=device, batch_size=batch_size, half=True)
+    name = next((m[3:].partition(':')[0] for m in methods if m.startswith('ft:')), 'default')
+    network = model_throughput(name, device, batch_size)
+    print()
+    print_table([network], ['method', 'device', 'half', 'batch', 'frames_per_s', 'rtf', 'peak_gpu_mib'])
+    return dict(song_minutes=minutes, device=device, batch_size=batch_size, separation=rows, network=network)
+
+# %% ../nbs/24_separation_bench.ipynb #eed6a7da
+def _time_calls(f, batches, workers=1, iters=3):
+    "Seconds per window of calling `f` on each of `batches` (on `workers` threads side by side), best of `iters`."
+    from concurrent.futures import ThreadPoolExecutor
+    f(batches[0])                                                     # warm-up
+    best = float('inf')
+    for _ in range(iters):
+        started = time.perf_counter()
+        if workers == 1: list(map(f, batches))
+        else:
+            with ThreadPoolExecutor(workers) as pool: list(pool.map(f, batches))
+        best = min(best, time.perf_counter() - started)
+    return best/sum(len(b) for b in batches)
+
+def network_levers(name='default', batch_sizes=(4, 8, 16), windows=32, compile=False, onnx=True, iters=3):
+    "Rows `{lever, batch, threads, workers, rtf, frames_per_s, max_diff}`: the network of `ft:NAME` on the CPU, run each way."
+    from frame_transformer.onnx_backend import OnnxMasks, onnx_available
+    model, config, _ = ft_model(name)
+    model = model.float().eval()
+    torch.manual_seed(1)
+    x = torch.rand(windows, config.in_channels, config.bins, config.crop_frames)
+    frame_rate, threads = config.sample_rate/config.hop_length, torch.get_num_threads()
+    with torch.inference_mode(): reference = model(x)
+    rows = []
+    def row(lever, f, batch, workers=1, extra=None):
+        batches = list(x.split(batch))
+        with torch.inference_mode():
+            seconds = _time_calls(f, batches, workers, iters)
+            diff = (torch.cat([f(b) for b in batches]).float() - reference).abs().max().item()
+        fps = config.crop_frames/seconds
+        rows.append(dict(lever=lever, batch=batch, threads=1 if workers > 1 else threads, workers=workers,
+                         rtf=round(frame_rate/fps, 4), frames_per_s=round(fps), max_diff=f'{diff:.1e}', **(extra or {})))
+    for batch in batch_sizes: row('torch float32', model, batch)
+    def bf16(b):
+        with torch.autocast('cpu', torch.bfloat16): return model(b)
+    row('torch bfloat16 (autocast)', bf16, batch_sizes[0])
+    if compile:
+        started = time.perf_counter()
+        compiled = torch.compile(model)
+        with torch.inference_mode(): compiled(x[:batch_sizes[0]])
+        row('torch.compile', compiled, batch_sizes[0], extra=dict(compile_s=round(time.perf_counter() - started, 1)))
+    if onnx and onnx_available():
+        for batch in batch_sizes[:2]:
+            session = OnnxMasks(model, config.crop_frames, batch)
+            row('onnxruntime', session, batch, workers=threads)
+    return rows
 
 # %% ../nbs/24_separation_bench.ipynb #9b76aa17
 if __name__ == '__main__': main()

@@ -100,9 +100,12 @@ def ft_separate(
     tta:bool=False,                       # test-time augmentation: shifted window grid and swapped channels (2x slower)
     postprocess:bool=False,               # median-filter the mask to remove residual artifacts
     aggressiveness:float=0.,              # -1..1: above 0 removes more vocals, below 0 keeps more instrumental
-    overlap:float=0.5,                    # overlap between windows, from 0 to below 1
+    overlap:float=0.125,                  # overlap between windows, from 0 to below 1
     crop:int=None,                        # window length in frames (default: the model's training crop)
     batch_size:int=4,                     # windows per model call
+    backend:Annotated[str, "what runs the network: PyTorch, or onnxruntime on the CPU (pip install 'frame-transformer[onnx]')",
+                      {'choices': ['torch', 'onnx']}]='torch',
+    threads:int=None,                     # onnx backend: batches run side by side (default: one per core)
     no_half:bool=False,                   # full precision on the GPU (half precision is the default there)
     spectrogram:bool=False,               # also write a spectrogram picture per song
     overwrite:bool=False,                 # replace existing outputs
@@ -127,7 +130,7 @@ def ft_separate(
         bar = ProgressBar(status, enabled=not Quiet)
         status.doing = 'loading the model'
         separator = Separator(Checkpoint, device=device, crop=crop, overlap=overlap, batch_size=batch_size, half=not no_half,
-                              tta=tta, postprocess=postprocess, aggressiveness=aggressiveness, progress=bar, verbose=not Quiet,
+                              backend=backend, threads=threads, tta=tta, postprocess=postprocess, aggressiveness=aggressiveness, progress=bar, verbose=not Quiet,
                               phase=phase_checkpoint if phase == 'predicted' else None)
         started, done, failed, music_seconds = time.time(), 0, [], 0.
         for i, path in enumerate(files):

@@ -7,6 +7,7 @@ Docs: https://frame-transformer.github.io/frame-transformer/separate.html.md"""
 # %% ../nbs/22_separate.ipynb #069ac73e
 from __future__ import annotations
 import sys, warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,8 +78,9 @@ class _Window:
 
 class Separator:
     "Separate songs into instrumental and vocals with a mask model (a checkpoint, or the bundled default)."
-    def __init__(self, checkpoint=None, device=None, crop=None, overlap=0.5, batch_size=4, half=True, tta=False,
-                 postprocess=False, aggressiveness=0., progress=None, model=None, config=None, verbose=False, phase=None):
+    def __init__(self, checkpoint=None, device=None, crop=None, overlap=0.125, batch_size=4, half=True, tta=False,
+                 postprocess=False, aggressiveness=0., progress=None, model=None, config=None, verbose=False, phase=None,
+                 backend='torch', threads=None):
         if model is None: model, config = load_separation_model(checkpoint)
         elif config is None: config = model.config
         self.config, self.device = config, pick_device(device)
@@ -97,7 +99,18 @@ class Separator:
         self.half = bool(half) and self.device.type == 'cuda'
         self.model = model.to(self.device).eval()
         if self.half: self.model = self.model.half()
+        self.backend, self.workers = backend, 1
+        if backend == 'onnx': self._onnx_model(threads)
+        elif backend != 'torch': raise ValueError(f"backend must be 'torch' or 'onnx', got {backend!r}")
         self.phase = self._phase_model(phase)
+
+    def _onnx_model(self, threads):
+        "Run the mask model with onnxruntime: `threads` batches side by side (default: as many as torch's threads)."
+        from frame_transformer.onnx_backend import OnnxMasks
+        if self.device.type != 'cpu': raise ValueError(f"the onnx backend runs on the CPU; use backend='torch' on {self.device}")
+        if threads is not None and threads < 1: raise ValueError(f"threads must be at least 1, got {threads}")
+        self.model = OnnxMasks(self.model, self.crop, self.batch_size)
+        self.workers = int(threads or torch.get_num_threads())
 
     def _phase_model(self, phase):
         "A phase predictor from a checkpoint path or a `PhasePredictor`, checked against the separation model's STFT."
@@ -141,6 +154,22 @@ def _peak(self:Separator, source, frames, downmix, block=512):
     return peak
 
 # %% ../nbs/22_separate.ipynb #4a121868
+@patch
+def _map(self:Separator, f, items):
+    "`map(f, items)`, on `self.workers` threads side by side when there are several."
+    if self.workers == 1 or len(items) < 2: return list(map(f, items))
+    with ThreadPoolExecutor(min(self.workers, len(items))) as pool: return list(pool.map(f, items))
+
+@patch
+def _cut(self:Separator, view, windows, first, frames):
+    "The `windows` of `view` (frames `first..`, `frames` in the song) as a batch `(B, 2, bins, crop)`: zeros past the song, TTA windows swapped."
+    batch = view.new_zeros(len(windows), 2, view.shape[1], self.crop)
+    for i, w in enumerate(windows):
+        lo, hi = max(w.start, 0), min(w.start + self.crop, frames)
+        batch[i, :, :, lo-w.start:hi-w.start] = view[:, :, lo-first:hi-first]
+        if w.swap: batch[i] = batch[i].flip(0)
+    return batch
+
 @patch
 @torch.inference_mode()
 def _masks(self:Separator, batch):
@@ -186,7 +215,7 @@ def _run(self:Separator, source, emit):
     scale = 1/peak if peak > 0 else 0.
     source.reset()
     windows = self._windows(frames)
-    group = max(self.batch_size, 4) * (2 if self.tta else 1)     # windows per slice: memory is O(group * crop)
+    group = max(self.batch_size*self.workers, 4) * (2 if self.tta else 1)   # windows per slice: memory is O(group * crop)
     inst_ola, voc_ola = OverlapAdd(stft, channels, n, self.device), OverlapAdd(stft, channels, n, self.device)
     acc_start = max(windows[0].start, 0)
     acc_mask = torch.zeros(2, bins, 0, device=self.device)
@@ -205,14 +234,10 @@ def _run(self:Separator, source, emit):
             acc_weight = torch.cat([acc_weight, acc_weight.new_zeros(grow)])
             if self.phase is not None: acc_phase = torch.cat([acc_phase, acc_phase.new_zeros(2, 2, bins, grow)], -1)
         view = stereo if self.phase is not None else magnitude                 # the phase predictor needs complex windows
-        for b in range(0, len(segment), self.batch_size):
-            batch_windows = segment[b:b+self.batch_size]
-            batch = view.new_zeros(len(batch_windows), 2, bins, crop)
-            for i, w in enumerate(batch_windows):
-                lo, hi = max(w.start, 0), min(w.start + crop, frames)
-                batch[i, :, :, lo-w.start:hi-w.start] = view[:, :, lo-first:hi-first]
-                if w.swap: batch[i] = batch[i].flip(0)
-            masks = self._masks(batch.abs() if self.phase is not None else batch)
+        batches = [segment[b:b+self.batch_size] for b in range(0, len(segment), self.batch_size)]
+        inputs = [self._cut(view, batch_windows, first, frames) for batch_windows in batches]
+        outputs = self._map(self._masks, [batch.abs() if self.phase is not None else batch for batch in inputs])
+        for batch_windows, batch, masks in zip(batches, inputs, outputs):
             # the phase predictor sees each window's own mask and mixture; its corrections are crossfaded like the masks
             corrections = self._corrections(masks, batch) if self.phase is not None else None
             for i, w in enumerate(batch_windows):
