@@ -6,7 +6,7 @@ Docs: https://frame-transformer.github.io/frame-transformer/training_bench.html.
 
 # %% ../nbs/15_training_bench.ipynb #b12db72a
 from __future__ import annotations
-import shutil, tempfile, time
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +18,10 @@ from .device import datasheet_bf16_tflops
 from .bench import count_flops, time_steps
 from .losses import MagnitudeSDRLoss
 from .learner import resolve_precision
-from .voxaug import voxaug_dataloaders
+from .voxaug import voxaug_bench
 
 # %% auto #0
-__all__ = ['train_step_benchmark', 'print_benchmark', 'bench', 'data_bench', 'main']
+__all__ = ['train_step_benchmark', 'print_benchmark', 'bench', 'main']
 
 # %% ../nbs/15_training_bench.ipynb #31280fb8
 def train_step_benchmark(config='tiny', bs=8, frames=None, steps=10, warmup=3, precision='auto', device=None,
@@ -80,38 +80,6 @@ def bench(configs='tiny,small', bs=None, frames=None, steps=10, warmup=3, precis
     print_benchmark(rows)
     return rows
 
-# %% ../nbs/15_training_bench.ipynb #1eeae21a
-def data_bench(instrumentals=None, vocals=None, config='small', bs=16, workers='0,4', batches=10, gpu_stft=False,
-               cache=None):
-    "Examples/s of voxaug training batches for each comma-separated number of `workers` (a toy library if no folders)."
-    config = get_config(config)
-    tmp = None
-    if instrumentals is None or vocals is None:
-        from frame_transformer.synth import write_toy_library
-        tmp = Path(tempfile.mkdtemp(prefix='ft-data-bench-'))
-        seconds = max(20., 3*config.crop_frames*config.hop_length/config.sample_rate)
-        instrumentals = write_toy_library(tmp/'inst', 'instrumental', 4, seconds, seed=1, sr=config.sample_rate)
-        vocals = write_toy_library(tmp/'voc', 'vocals', 4, seconds, seed=2, sr=config.sample_rate)
-        cache = cache or tmp/'cache'
-    from frame_transformer.voxaug import pitch_stretch
-    pitch_stretch(np.zeros((2, 8192), np.float32), 1., 1.1)   # librosa's first phase vocoder call is slow: not timed
-    rows = []
-    try:
-        for n in [int(w) for w in str(workers).split(',')]:
-            dls = voxaug_dataloaders(instrumentals, vocals, config, bs=bs, epoch_length=bs*(batches + 1), valid_length=bs,
-                                     valid_files=1, num_workers=n, cache_dir=cache, gpu_stft=gpu_stft)
-            it = iter(dls.train)
-            next(it)                                   # worker start-up and the first batch are not timed
-            start = time.perf_counter()
-            for _ in range(batches): next(it)
-            seconds = time.perf_counter() - start
-            rows.append(dict(config=config.name, workers=n, bs=bs, examples_s=bs*batches/seconds,
-                             frames_s=bs*batches*config.crop_frames/seconds))
-            print(f"{config.name}: {n} workers, {bs*batches/seconds:.1f} examples/s ({bs*batches*config.crop_frames/seconds:,.0f} frames/s)")
-    finally:
-        if tmp is not None: shutil.rmtree(tmp, ignore_errors=True)
-    return rows
-
 # %% ../nbs/15_training_bench.ipynb #56f79598
 @call_parse
 def main(configs:str='tiny,small',   # comma-separated configuration names
@@ -124,7 +92,7 @@ def main(configs:str='tiny,small',   # comma-separated configuration names
          data:bool=False,            # measure the data pipeline instead of the training step
          instrumentals:str=None,     # with --data: a folder of instrumentals (default: a generated toy library)
          vocals:str=None,            # with --data: a folder of vocals
-         workers:str='0,4'):         # with --data: comma-separated numbers of DataLoader workers
+         workers:str='0,2'):         # with --data: comma-separated numbers of DataLoader workers
     "Training benchmark: examples/s of a training step of each configuration, or (--data) of the voxaug DataLoaders."
-    if data: return data_bench(instrumentals, vocals, configs.split(',')[0], int(bs or 16), workers)
+    if data: return voxaug_bench(instrumentals, vocals, configs.split(',')[0], int(bs or 16), workers)
     return bench(configs, bs, frames, steps, precision=precision, device=device, compile=compile)

@@ -247,5 +247,6 @@ def train_vocal_remover(instrumentals, vocals, train=None, pairs=None, valid_sou
 __getattr__ = moved_names(__name__, {
     **{name: f'losses.{name}' for name in ('multiresolution_l1', 'SeparationLoss', 'MagnitudeSDRLoss', 'sdr', 'stems_to_waves')},
     **{name: f'checkpoints.{name}' for name in ('training_state', 'load_training_state')},
-    **{name: f'bench_train.{name}' for name in ('train_step_benchmark', 'print_benchmark', 'bench', 'data_bench')},
+    **{name: f'bench_train.{name}' for name in ('train_step_benchmark', 'print_benchmark', 'bench')},
+    'data_bench': 'voxaug.voxaug_bench',
     'PEAK_BF16_TFLOPS': 'device.DATASHEET_BF16_TFLOPS', 'ft_train': 'cli.ft_train'})

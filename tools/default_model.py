@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """How the bundled default model is made, step by step, with the exact commands (see nbs/31_default_model.ipynb).
 
-    python tools/default_model.py testset CORPUS DEST      # held-out test songs from the corpus's validation split
+    python tools/default_model.py testset CORPUS DEST [N]  # held-out test songs from the corpus's validation split
+                                                           # (N: that many, stratified over sources and voices)
     python tools/default_model.py finetune INSTRUMENTALS VOCALS INIT OUT [EPOCHS]  # a new one-cycle from a checkpoint
     python tools/default_model.py bundle RUN_DIR EVAL_DIR COMMAND HARDWARE [EXAMPLES_PER_EPOCH BATCH_SIZE]  # best checkpoint -> frame_transformer/assets/default.*
 
@@ -16,17 +17,35 @@ root = Path(__file__).resolve().parent.parent
 
 def _rms(x): return float(np.sqrt(np.mean(x**2)) + 1e-12)
 
-def write_validation_test_set(corpus, dest, n_songs=8, seconds=30., seed=0, sr=44100):
-    "Test songs (mixture, instrumental, vocals) from whole validation files of the corpus, vocals at -3..+3 dB to the instrumental."
+def stratified_picks(corpus, n_songs, seed=0):
+    """(instrumental, vocal) validation files for `n_songs` test songs: instrumentals taken in turn from each source,
+    vocals in turn from each kind of voice (speech, re-sung, synthetic), each a seeded choice within its group."""
+    from frame_transformer.corpus import read_manifest
+    rng = np.random.default_rng(seed)
+    entries = [e for e in read_manifest(corpus) if e.split == 'valid']
+    def turns(kind, key):
+        groups = {}
+        for e in sorted(entries, key=lambda e: e.file):
+            if e.kind == kind: groups.setdefault(key(e), []).append(Path(corpus)/e.file)
+        order = [list(rng.permutation(len(files))) for files in groups.values()]
+        return [files[order[g][(i // len(groups)) % len(files)]]
+                for i, (g, files) in ((i, list(enumerate(groups.values()))[i % len(groups)]) for i in range(n_songs))]
+    return list(zip(turns('instrumental', lambda e: e.source), turns('vocals', lambda e: getattr(e, 'vocal_type', '') or e.generator)))
+
+def write_validation_test_set(corpus, dest, n_songs=8, seconds=30., seed=0, sr=44100, stratified=False):
+    """Test songs (mixture, instrumental, vocals) from whole validation files of the corpus, vocals at -3..+3 dB to the
+    instrumental. `stratified`: spread over every instrumental source and every kind of voice (corpus version 2's test
+    set); otherwise the first validation instrumentals in file order with random vocals (corpus version 1's)."""
     from frame_transformer.corpus import corpus_files
     from frame_transformer.audio import load_audio, save_audio
     rng = np.random.default_rng(seed)
     instrumentals = sorted(corpus_files(corpus, 'valid', 'instrumental'))
     vocals = sorted(corpus_files(corpus, 'valid', 'vocals'))
+    picks = stratified_picks(corpus, n_songs, seed) if stratified else None
     n = int(seconds*sr)
     dest = Path(dest)
     for i in range(n_songs):
-        inst_path, voc_path = instrumentals[i % len(instrumentals)], vocals[rng.integers(len(vocals))]
+        inst_path, voc_path = picks[i] if picks else (instrumentals[i % len(instrumentals)], vocals[rng.integers(len(vocals))])
         inst, voc = load_audio(inst_path, sr), load_audio(voc_path, sr)
         inst = inst[:, (s := rng.integers(0, max(1, inst.shape[1] - n))):s + n]
         # the loudest of 8 candidate windows of the vocal track, so the song really has singing in it
@@ -81,7 +100,8 @@ def bundle(run_dir, eval_dir, command, hardware, examples_per_epoch=256, batch_s
 
 if __name__ == '__main__':
     cmd, *args = sys.argv[1:] or ['--help']
-    if cmd == 'testset': write_validation_test_set(*args[:2])
+    if cmd == 'testset':
+        write_validation_test_set(*args[:2], **({'n_songs': int(args[2]), 'stratified': True} if len(args) > 2 else {}))
     elif cmd == 'finetune': finetune(*args[:4], epochs=int(args[4]) if len(args) > 4 else 3)
     elif cmd == 'bundle': bundle(*args[:6])
     else: print(__doc__)

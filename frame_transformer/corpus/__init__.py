@@ -19,7 +19,7 @@ from ..audio import (SAMPLE_RATE, AudioError, load_audio, save_audio, resample, 
 from .manifest import (CorpusError, Entry, MANIFEST, EXCLUDED, read_manifest, write_manifest,
                                                read_excluded, write_excluded, summary, corpus_files, split_by_group, track_group)
 from .debian import (fetch_packages, deb_version, unpack_deb, refuse_reserved, is_reserved,
-                                             licence_from_copyright, licence_for_file, Tools, TOOL_PACKAGES)
+                                             licence_from_copyright, licence_for_file, Tools, tool_packages)
 from . import music, voices, synthetic
 
 # %% auto #0
@@ -195,9 +195,10 @@ def build(dest, roots=None, tools=None, sung_hours=2.5, espeak_hours=0.75, speec
     refuse_reserved(roots)
     if tools is None and (sung_hours > 0 or espeak_hours > 0):
         tools = Tools.find(dest/'tools', roots.get('espeak-ng-data'))
-        if tools.fluidsynth is None or tools.espeak is None:
-            for name, deb in fetch_packages(TOOL_PACKAGES, dest/'debs').items(): unpack_deb(deb, dest/'tools')
-            tools = Tools.find(dest/'tools', roots.get('espeak-ng-data'))
+        try: tools.need('fluidsynth'), tools.need('espeak'), tools.check()
+        except CorpusError:             # missing, or unable to start: unpack them with the libraries this system lacks
+            for name, deb in fetch_packages(tool_packages(), dest/'debs').items(): unpack_deb(deb, dest/'tools')
+            tools = Tools.find(dest/'tools', roots.get('espeak-ng-data')).check()
     texts = _copy_licences(roots, dest)
     licences = {k: licence_from_copyright(t) for k, t in texts.items()}
     ss = lambda *k: int(np.random.SeedSequence([seed, *k]).generate_state(1)[0])

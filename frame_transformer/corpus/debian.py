@@ -13,9 +13,9 @@ from pathlib import Path
 from .manifest import CorpusError
 
 # %% auto #0
-__all__ = ['RESERVED_PACKAGES', 'RESERVED_PREFIXES', 'TOOL_PACKAGES', 'is_reserved', 'refuse_reserved', 'run_tool',
-           'fetch_packages', 'deb_field', 'deb_version', 'unpack_deb', 'build_deb', 'licence_from_copyright',
-           'licence_for_file', 'Tools']
+__all__ = ['RESERVED_PACKAGES', 'RESERVED_PREFIXES', 'TOOLS', 'is_reserved', 'refuse_reserved', 'run_tool', 'fetch_packages',
+           'deb_field', 'deb_version', 'unpack_deb', 'build_deb', 'licence_from_copyright', 'licence_for_file',
+           'depends_closure', 'is_installed', 'tool_packages', 'library_dirs', 'Tools']
 
 # %% ../../nbs/33_corpus_debian.ipynb #fef1c7c2
 RESERVED_PACKAGES = ('hedgewars-data', 'extremetuxracer-data')
@@ -31,14 +31,11 @@ def refuse_reserved(packages):
     if bad: raise CorpusError(f"{', '.join(bad)}: reserved for independent evaluation, never used by the corpus")
 
 # %% ../../nbs/33_corpus_debian.ipynb #5d5905b7
-# Debian 12 (bookworm) names: the two tools and the libraries a minimal system lacks.
-TOOL_PACKAGES = ['fluidsynth', 'libfluidsynth3', 'libinstpatch-1.0-2', 'libsdl2-2.0-0', 'libjack-jackd2-0',
-                 'libsamplerate0', 'libdecor-0-0', 'espeak-ng', 'libespeak-ng1', 'libpcaudio0', 'libsonic0']
-
 def run_tool(cmd, what, **kw):
     "Run `cmd`; on failure raise `CorpusError` saying `what` failed, with the command's own message."
     try: res = subprocess.run(cmd, capture_output=True, text=True, **kw)
     except FileNotFoundError as e: raise CorpusError(f"{what}: {cmd[0]} not found ({e})") from None
+    except OSError as e: raise CorpusError(f"{what}: {cmd[0]} cannot be run ({e})") from None   # not executable, not a program
     if res.returncode != 0:
         raise CorpusError(f"{what} failed (exit {res.returncode}): {' '.join(map(str, cmd))}\n{res.stderr.strip()[-2000:]}")
     return res
@@ -149,6 +146,37 @@ def licence_for_file(text, path):
         if best[2]: return best[2]
     return licence_from_copyright(text)
 
+# %% ../../nbs/33_corpus_debian.ipynb #169ee34b
+TOOLS = ('fluidsynth', 'espeak-ng')
+
+def depends_closure(text):
+    "The packages that `apt-cache depends --recurse` lists at its top level (virtual packages, in angle brackets, left out)."
+    return sorted({line.strip() for line in text.splitlines()
+                   if line.strip() and not line[0].isspace() and not line.startswith('<') and ':' not in line})
+
+def is_installed(package):
+    "Whether dpkg says `package` is installed on this system."
+    res = subprocess.run(['dpkg-query', '-W', '-f=${Status}', package], capture_output=True, text=True)
+    return res.returncode == 0 and res.stdout.strip().endswith(' installed')
+
+def tool_packages(tools=TOOLS, depends=None, installed=is_installed):
+    """The packages to unpack so that `tools` run here: each tool and each library (`lib*`) it needs, directly or not,
+    that this system lacks; never a reserved package. `depends`: the text of `apt-cache depends --recurse` (asked if None)."""
+    if depends is None:
+        cmd = ['apt-cache', 'depends', '--recurse', '--no-recommends', '--no-suggests', '--no-conflicts', '--no-breaks',
+               '--no-replaces', '--no-enhances', *tools]
+        try: depends = run_tool(cmd, 'listing the tools\' dependencies').stdout
+        except CorpusError:
+            run_tool(['apt-get', 'update'], 'apt-get update')        # the package lists may be missing or stale
+            depends = run_tool(cmd, 'listing the tools\' dependencies').stdout
+    return [p for p in depends_closure(depends)
+            if (p in tools or p.startswith('lib')) and not is_reserved(p) and not installed(p)]
+
+def library_dirs(root):
+    "Every folder under `root/usr/lib` and `root/lib` that holds a shared library (some live in subfolders, e.g. PulseAudio's)."
+    root = Path(root)
+    return sorted({str(p.parent) for top in ('usr/lib', 'lib') for p in (root/top).rglob('*.so*') if p.is_file() or p.is_symlink()})
+
 # %% ../../nbs/33_corpus_debian.ipynb #3d07cd17
 @dataclass
 class Tools:
@@ -166,8 +194,7 @@ class Tools:
         fluid = espeak = data = None
         if root is not None and Path(root).exists():
             root = Path(root)
-            libs = [d for d in glob.glob(str(root/'usr/lib/*')) if Path(d).is_dir()] + [str(root/'usr/lib')]
-            env['LD_LIBRARY_PATH'] = ':'.join(libs + [env.get('LD_LIBRARY_PATH', '')]).rstrip(':')
+            env['LD_LIBRARY_PATH'] = ':'.join(library_dirs(root) + [env.get('LD_LIBRARY_PATH', '')]).rstrip(':')
             if (root/'usr/bin/fluidsynth').exists(): fluid = str(root/'usr/bin/fluidsynth')
             if (root/'usr/bin/espeak-ng').exists(): espeak = str(root/'usr/bin/espeak-ng')
         for folder in (root, data_root):
@@ -183,3 +210,9 @@ class Tools:
             raise CorpusError(f"{name} is needed to render vocals: run the corpus build (it unpacks the Debian "
                               f"packages into DEST/tools) or `apt-get install fluidsynth espeak-ng`")
         return path
+
+    def check(self):
+        "Run each tool found once (`--version`); a `CorpusError` with the loader's message if one cannot start."
+        for name, path in (('fluidsynth', self.fluidsynth), ('espeak-ng', self.espeak)):
+            if path is not None: run_tool([path, '--version'], f'starting {name} ({path})', env=self.env)
+        return self
