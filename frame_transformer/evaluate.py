@@ -18,16 +18,23 @@ from .compat import moved_names
 # %% auto #0
 __all__ = ['STEM_NAMES', 'METHODS', 'METHOD_NAMES', 'find_test_songs', 'read_test_song', 'write_test_set', 'museval_sdr',
            'whole_track_sdr', 'repet_sim', 'ideal_ratio_mask', 'mixture_baseline', 'evaluate', 'summarize',
-           'stem_scores', 'plot_per_song', 'write_results']
+           'stem_scores', 'plot_per_song', 'per_track', 'write_results']
 
 # %% ../nbs/23_evaluate.ipynb #c54d9b1c
 STEM_NAMES = {'mixture': ('mixture', 'mix'), 'instrumental': ('instrumental', 'accompaniment', 'instrumentals'),
               'vocals': ('vocals', 'vocal')}
 
-def find_test_songs(folder):
-    "Songs of a test set: `[{'name', 'mixture', 'instrumental', 'vocals'}]` (paths; 'mixture' may be None)."
+def find_test_songs(folder, split='test'):
+    "Songs of a test set, a folder of song folders or an imported multitrack corpus (its `split`): `[{'name', 'mixture', 'instrumental', 'vocals'}]` (paths; 'mixture' may be None)."
     folder = Path(folder)
     if not folder.is_dir(): raise FileNotFoundError(f"{folder}: no such test-set folder")
+    from frame_transformer.corpus.manifest import MANIFEST
+    if (folder/MANIFEST).is_file():                # a corpus: its songs, from the manifest
+        from frame_transformer.corpus.multitrack import corpus_songs
+        songs = corpus_songs(folder, split)
+        if not songs: raise FileNotFoundError(f"{folder}: no {split} songs with instrumental and vocals in this corpus "
+                                              f"(a multitrack collection imported with ft-corpus import has them)")
+        return songs
     songs = []
     for song_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
         files = {p.stem.lower(): p for p in song_dir.iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS}
@@ -128,29 +135,34 @@ def mixture_baseline(mixture):
 METHODS = ('model', 'mixture', 'repet_sim', 'irm')
 METHOD_NAMES = {'model': 'FrameTransformer', 'mixture': 'mixture', 'repet_sim': 'REPET-SIM', 'irm': 'IRM oracle'}
 
+_REFERENCES = {'mixture': lambda mixture, instrumental, vocals, sr: mixture_baseline(mixture),
+               'repet_sim': lambda mixture, instrumental, vocals, sr: repet_sim(mixture, sr),
+               'irm': lambda mixture, instrumental, vocals, sr: ideal_ratio_mask(mixture, instrumental, vocals)}
+
 def evaluate(folder, separator=None, methods=METHODS, sr=SAMPLE_RATE, museval=True, progress=None, model_name=None,
-             limit=None):
-    "Score `methods` on the test set in `folder` (its first `limit` songs); rows of `song, method, stem, sdr_museval, sdr_whole, seconds, compute_s`."
+             limit=None, split='test'):
+    "Score `methods` on the test set in `folder` (a corpus: its `split`; its first `limit` songs); rows of `song, method, stem, sdr_museval, sdr_whole, seconds, compute_s`."
     import pandas as pd
     unknown = [m for m in methods if m not in METHODS]
     if unknown: raise ValueError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
-    methods = [m for m in methods if m != 'model' or separator is not None]
-    songs, rows = find_test_songs(folder)[:limit], []
+    separators = (separator if isinstance(separator, dict) else {} if separator is None else
+                  {model_name or METHOD_NAMES['model']: separator})          # several models: {name: Separator}
+    scorers = []
+    for m in methods:
+        if m != 'model': scorers.append((METHOD_NAMES[m], _REFERENCES[m]))
+        else: scorers += [(name, lambda mixture, instrumental, vocals, sr, s=s: s.separate(mixture, sr)) for name, s in separators.items()]
+    songs, rows = find_test_songs(folder, split)[:limit], []
     for i, song in enumerate(songs):
         mixture, instrumental, vocals = read_test_song(song, sr)
         refs = {'vocals': vocals, 'instrumental': instrumental}
-        for method in methods:
+        for name, scorer in scorers:
             started = time.perf_counter()
-            if method == 'model': est = separator.separate(mixture, sr)
-            elif method == 'mixture': est = mixture_baseline(mixture)
-            elif method == 'repet_sim': est = repet_sim(mixture, sr)
-            else: est = ideal_ratio_mask(mixture, instrumental, vocals)
+            est = scorer(mixture, instrumental, vocals, sr)
             compute = time.perf_counter() - started
             frame_scores = museval_sdr(refs, est, sr) if museval else {s: float('nan') for s in refs}
             for stem in refs:
-                rows.append(dict(song=song['name'], method=(model_name or METHOD_NAMES['model']) if method == 'model' else METHOD_NAMES[method],
-                                 stem=stem, sdr_museval=frame_scores[stem], sdr_whole=whole_track_sdr(refs[stem], est[stem]),
-                                 seconds=mixture.shape[1]/sr, compute_s=compute))
+                rows.append(dict(song=song['name'], method=name, stem=stem, sdr_museval=frame_scores[stem],
+                                 sdr_whole=whole_track_sdr(refs[stem], est[stem]), seconds=mixture.shape[1]/sr, compute_s=compute))
         if progress: progress(i + 1, len(songs))
     return pd.DataFrame(rows)
 
@@ -201,16 +213,27 @@ def plot_per_song(results, metric='sdr_whole', path=None):
         plt.close(fig)
     return fig
 
+def per_track(results, metric='sdr_museval'):
+    "`metric` per song (rows, in their order) for every method and stem (columns `METHOD vocals`, `METHOD instrumental`)."
+    methods, songs = list(dict.fromkeys(results['method'])), list(dict.fromkeys(results['song']))
+    table = results.pivot(index='song', columns=['method', 'stem'], values=metric)
+    table = table[[(m, s) for m in methods for s in ('vocals', 'instrumental')]].loc[songs]
+    table.columns = [f'{m} {s}' for m, s in table.columns]
+    return table.round(3)
+
 def write_results(results, out_dir):
-    "Write `results.csv`, `results.json` (rows and summary), `summary.md` and `per_song.png` to `out_dir`, each atomically."
+    "Write `results.csv`, `results.json` (rows and summary), `summary.md` (summary, then per track) and `per_song.png` to `out_dir`, each atomically."
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = summarize(results)
     write_atomically(out_dir/'results.csv', lambda tmp: results.to_csv(tmp, index=False))
     payload = {'summary': json.loads(summary.to_json(orient='index')), 'songs': json.loads(results.to_json(orient='records'))}
     write_atomically(out_dir/'results.json', lambda tmp: Path(tmp).write_text(json.dumps(payload, indent=1)))
-    table = summary.to_markdown() if _has_tabulate() else summary.to_string()
-    write_atomically(out_dir/'summary.md', lambda tmp: Path(tmp).write_text(table))
+    metric = 'sdr_museval' if results.sdr_museval.notna().any() else 'sdr_whole'
+    markdown = lambda t: t.to_markdown() if _has_tabulate() else t.to_string()
+    text = (markdown(summary) + f"\n\n## Per track: {'museval SDR (median over frames)' if metric == 'sdr_museval' else 'whole-track SDR'}, dB\n\n"
+            + markdown(per_track(results, metric)) + '\n')
+    write_atomically(out_dir/'summary.md', lambda tmp: Path(tmp).write_text(text))
     plot_per_song(results, path=out_dir/'per_song.png')
     return summary
 

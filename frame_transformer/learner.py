@@ -227,7 +227,7 @@ def configured(cls, run=None, changes=None):
     return dataclasses.replace(run if run is not None else cls(), **changes)
 
 def train_vocal_remover(instrumentals, vocals, train=None, pairs=None, valid_sources=None, augment=None,
-                        show_progress=True, **changes):
+                        show_progress=True, train_set=None, meta=None, **changes):
     "Train a vocal remover as `train` (a `TrainConfig`, with `changes`) on voxaug mixtures of two folders or file lists; checkpoints and history go to `train.out`."
     train = configured(TrainConfig, train, changes)
     config, device, workers = prepare_run(train)
@@ -236,10 +236,11 @@ def train_vocal_remover(instrumentals, vocals, train=None, pairs=None, valid_sou
                              valid_length=train.valid_length, valid_files=train.valid_files, pairs=pairs, augment=augment,
                              seed=train.seed, num_workers=workers, cache_dir=train.cache, device=device,
                              verbose=not rank_distrib(), valid_sources=valid_sources)
+    if train_set is not None: dls.loaders[0] = dls.train.new(dataset=train_set(dls.train.dataset))
     learn = vocal_remover_learner(dls, config, model=model, out=train.out, vocal_weight=train.vocal_weight,
                                   spectral_weight=train.spectral_weight, loss=train.loss, precision=train.precision,
                                   clip=train.clip, accumulate=train.accumulate, compile=train.compile, seed=train.seed,
-                                  meta=dict(init=str(train.init)) if train.init is not None else None)
+                                  meta={**(meta or {}), **({'init': str(train.init)} if train.init is not None else {})} or None)
     return run_training(learn, train, device, show_progress)
 
 # %% ../nbs/12_learner.ipynb #a78c7c75

@@ -6,7 +6,7 @@ Docs: https://frame-transformer.github.io/frame-transformer/pack.html.md"""
 
 # %% ../nbs/19_pack.ipynb #58687f10
 from __future__ import annotations
-import argparse, csv, io, json, math, os, shutil, sys, tempfile
+import csv, io, json, math, os, shutil, tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -18,8 +18,7 @@ from .corpus import MANIFEST, opus_bytes
 
 # %% auto #0
 __all__ = ['REQUIRED_COLUMNS', 'PACK_FORMAT', 'FIXTURE_SOURCES', 'DEFAULT_KBPS', 'DEFAULT_MAX_MIB', 'PackError', 'read_rows',
-           'write_rows', 'pack_files', 'write_fixture_corpus', 'water_fill', 'plan_pack', 'measure_bitrates', 'pack',
-           'main']
+           'write_rows', 'pack_files', 'write_fixture_corpus', 'water_fill', 'plan_pack', 'measure_bitrates', 'pack']
 
 # %% ../nbs/19_pack.ipynb #9b618da1
 class PackError(ValueError):
@@ -233,26 +232,3 @@ def pack(corpus, dest, max_mib=DEFAULT_MAX_MIB, kbps=DEFAULT_KBPS, valid_share=0
         if pool: pool.shutdown(cancel_futures=True)
     log(f"pack: {info['files']} excerpts, {info['seconds']/60:.1f} min of audio, {size/2**20:.2f} MiB in {dest}")
     return info
-
-# %% ../nbs/19_pack.ipynb #49579037
-def main(argv=None):
-    "`ft-corpus pack CORPUS DEST [--max-mib N] [--kbps K] [--seed S] [--jobs J] [--overwrite]`"
-    p = argparse.ArgumentParser(prog='ft-corpus pack', description='Pack a stratified, Opus-coded subset of a corpus '
-                                'that fits a GPU lease (audio, manifest, licences), readable by the training code as it is.')
-    p.add_argument('corpus', help='corpus folder (with manifest.csv)'); p.add_argument('dest', help='pack folder to write')
-    p.add_argument('--max-mib', type=float, default=DEFAULT_MAX_MIB, help='largest size of the pack, MiB (default %(default)s)')
-    p.add_argument('--kbps', type=int, default=DEFAULT_KBPS, help='Opus bitrate, kbit/s (default %(default)s)')
-    p.add_argument('--valid-share', type=float, default=0.15, help='share of the audio for validation (default %(default)s)')
-    p.add_argument('--min-seconds', type=float, default=15., help='shortest excerpt, s (default %(default)s)')
-    p.add_argument('--seed', type=int, default=0); p.add_argument('--jobs', type=int, default=1)
-    p.add_argument('--overwrite', action='store_true', help='replace an existing pack at DEST')
-    a = p.parse_args(argv)
-    try:
-        info = pack(a.corpus, a.dest, a.max_mib, a.kbps, a.valid_share, a.min_seconds, a.seed, a.jobs, a.overwrite)
-    except (PackError, AudioError, OSError) as e:
-        print(f'ft-corpus pack: {e}', file=sys.stderr); return 1
-    for k, v in info['seconds_per_stratum'].items(): print(f'  {k}: {v/60:.1f} min')
-    return 0
-
-# %% ../nbs/19_pack.ipynb #5ca9037a
-if __name__ == '__main__': sys.exit(main())

@@ -24,7 +24,7 @@ from . import music, voices, synthetic
 
 # %% auto #0
 __all__ = ['OPUS_RATE', 'SYNTHETIC_PACKAGES', 'BANDWIDTH_EDGES', 'opus_bytes', 'export_bundles', 'corpus_packages', 'build',
-           'corpus_report', 'make_example', 'main']
+           'corpus_report', 'make_example']
 
 # %% ../../nbs/30_corpus.ipynb #ee9b64f8
 OPUS_RATE = 48000
@@ -50,8 +50,9 @@ def _add_bytes(tar, name, data):
 
 def export_bundles(root, out=None, kbps=96, max_mib=60, jobs=1, log=print):
     "Encode every manifest file of corpus `root` as Opus and pack them into tar bundles of at most `max_mib` MiB in `out`."
-    root = Path(root); out = Path(out or root/'transfer'); out.mkdir(parents=True, exist_ok=True)
-    entries = read_manifest(root)
+    root = Path(root); out = Path(out or root/'transfer')
+    entries = read_manifest(root)                        # a folder that is no corpus: an error before anything is made
+    out.mkdir(parents=True, exist_ok=True)
     opus_entries = [Entry(**{**asdict(e), 'file': str(Path(e.file).with_suffix('.opus'))}) for e in entries]
     write_manifest(out/MANIFEST, opus_entries)
     extras = [(MANIFEST, (out/MANIFEST).read_bytes())]
@@ -353,8 +354,9 @@ def _busiest(wave, n, sr, quiet_db=-40):
 
 def make_example(root, out, seconds=24.0, kbps=128, instrumental=None, vocals=None, seed=0):
     "Write example_{mixture,instrumental,vocals}.opus and example.json to `out` from validation files of corpus `root`."
-    root, out = Path(root), Path(out); out.mkdir(parents=True, exist_ok=True)
+    root, out = Path(root), Path(out)
     entries = [e for e in read_manifest(root) if e.split == 'valid']
+    out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     pick = lambda cands: cands[int(rng.integers(len(cands)))]
     inst_e = next(e for e in entries if e.file == instrumental) if instrumental else \
@@ -386,50 +388,3 @@ def make_example(root, out, seconds=24.0, kbps=128, instrumental=None, vocals=No
 
 # %% ../../nbs/30_corpus.ipynb #ba05ca3b
 from ..assets import EXAMPLE_STEMS, example_files   # the package's assets have one home
-
-# %% ../../nbs/30_corpus.ipynb #992b0c3a
-def main(argv=None):
-    "`ft-corpus {build,export,summary,example} ...`"
-    import argparse
-    p = argparse.ArgumentParser(prog='ft-corpus', description='Build the offline training corpus from Debian packages.',
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    sub = p.add_subparsers(dest='command', required=True)
-    fmt = dict(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    b = sub.add_parser('build', help='fetch, unpack, convert, screen, render, split, manifest', **fmt)
-    b.add_argument('dest')
-    b.add_argument('--speech-repeats', type=float, default=1.0, help='times each real speech clip is used in spoken phrases')
-    b.add_argument('--resung-hours', type=float, default=2.5, help='hours of re-sung speech')
-    b.add_argument('--sung-hours', type=float, default=2.5, help='hours of FluidSynth lines')
-    b.add_argument('--espeak-hours', type=float, default=0.75, help='hours of espeak-ng phrases')
-    b.add_argument('--phrase-seconds', type=float, default=30.0, help='length of the speech and re-sung files')
-    b.add_argument('--valid-fraction', type=float, default=0.15); b.add_argument('--seed', type=int, default=0)
-    b.add_argument('--jobs', type=int, default=None, help='worker processes (default: all cores)')
-    b.add_argument('--no-screen', action='store_true', help='keep every instrumental without screening it')
-    b.add_argument('--export', action='store_true', help='also pack Opus tar bundles into DEST/transfer')
-    b.add_argument('--no-export', action='store_true', help=argparse.SUPPRESS)   # version 1's option: bundles are now opt-in
-    b.add_argument('--results', default=None, help='also write the build record here (e.g. results/corpus.json)')
-    e = sub.add_parser('export', help='pack an existing corpus into Opus tar bundles', **fmt)
-    for q in (b, e):
-        q.add_argument('--kbps', type=float, default=96); q.add_argument('--bundle-mib', type=float, default=60)
-    e.add_argument('dest'); e.add_argument('--out', default=None); e.add_argument('--jobs', type=int, default=1)
-    s = sub.add_parser('summary', help='print the summary table of a corpus'); s.add_argument('dest')
-    x = sub.add_parser('example', help='write the short validation example (mixture and stems)', **fmt)
-    x.add_argument('dest'); x.add_argument('out'); x.add_argument('--seconds', type=float, default=24.0)
-    x.add_argument('--seed', type=int, default=0)
-    a = p.parse_args(argv)
-    try:
-        if a.command == 'build':
-            build(a.dest, sung_hours=a.sung_hours, espeak_hours=a.espeak_hours, speech_repeats=a.speech_repeats,
-                  resung_hours=a.resung_hours, phrase_seconds=a.phrase_seconds, valid_fraction=a.valid_fraction, seed=a.seed,
-                  jobs=a.jobs, screen=not a.no_screen, export=a.export and not a.no_export, kbps=a.kbps, max_mib=a.bundle_mib,
-                  results=a.results)
-        elif a.command == 'export': export_bundles(a.dest, a.out, a.kbps, a.bundle_mib, a.jobs)
-        elif a.command == 'summary': print(summary(read_manifest(a.dest)).to_string(index=False))
-        elif a.command == 'example':
-            for k, v in make_example(a.dest, a.out, a.seconds, seed=a.seed).items(): print(f'{k}: {v} ({v.stat().st_size/1e3:.0f} kB)')
-    except (CorpusError, AudioError) as err:
-        print(f'ft-corpus: {err}', file=sys.stderr); return 1
-    return 0
-
-# %% ../../nbs/30_corpus.ipynb #57802263
-if __name__ == '__main__': sys.exit(main())
