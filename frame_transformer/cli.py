@@ -173,7 +173,7 @@ def ft_eval(
     tta:bool=False,                       # test-time augmentation (2x slower)
     postprocess:bool=False,               # median-filter the mask
     aggressiveness:float=0.,              # -1..1: above 0 removes more vocals
-    overlap:float=0.5,                    # overlap between windows, from 0 to below 1
+    overlap:float=0.125,                  # overlap between windows, from 0 to below 1
     batch_size:int=4,                     # windows per model call
     Quiet:bool=False):                    # no progress
     "Score a separator on a test set of songs with their true stems."
