@@ -53,13 +53,13 @@ class SeparationLoss:
 # %% ../nbs/11_losses.ipynb #0b288b77
 class MagnitudeSDRLoss:
     "Minus the SDR of both stems' magnitudes, in dB, per example: an energy measure like the one separation is scored by."
-    def __init__(self, floor=1e-3): self.floor = floor   # error and target energies are floored at `floor` × the mixture's
+    def __init__(self, floor=1e-3, silence=1e-12): self.floor, self.silence = floor, silence
     def __call__(self, stems, instrumental, vocals, *_):
         energy = lambda x: x.square().flatten(1).sum(1)                         # (B,)
-        floor = self.floor*energy(stems.sum(1))                                  # the two stems add up to the mixture
+        floor = self.floor*energy(stems.sum(1)) + self.silence                   # the two stems add up to the mixture
         return torch.stack([10*torch.log10((energy(stems[:, i] - target) + floor)/(energy(target) + floor))
                             for i, target in enumerate((instrumental, vocals))]).mean()
-    def __repr__(self): return f"MagnitudeSDRLoss(floor={self.floor})"
+    def __repr__(self): return f"MagnitudeSDRLoss(floor={self.floor}, silence={self.silence})"
 
 LOSSES = ('sdr', 'l1')
 def separation_loss(loss='sdr', vocal_weight=0., spectral_weight=0.):
