@@ -13,6 +13,9 @@ cd "$(dirname "$0")/.."
 NAMES=(fastai fastcore fastdownload fasttransform plum-dispatch beartype
        librosa soundfile soxr audioread pooch platformdirs decorator cffi pycparser)
 PINNED=(fastprogress==1.0.3)
+# The separation benchmark's peers (gpu_train --bench-separate runs Open-Unmix and HT-Demucs beside our model; the GPU
+# machine has torchaudio): carried when installed here, else that benchmark reports them as missing.
+PEERS=(openunmix demucs julius)
 PY=${PYTHON:-python3}
 pins=()
 for name in "${NAMES[@]}"; do
@@ -21,6 +24,11 @@ for name in "${NAMES[@]}"; do
   pins+=("$name==$version")
 done
 pins+=("${PINNED[@]}")
+for name in "${PEERS[@]}"; do
+  if version=$("$PY" -c "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))" "$name" 2>/dev/null); then
+    pins+=("$name==$version")
+  else echo "fetch_wheels: $name (a benchmark peer) is not installed here: not carried" >&2; fi
+done
 exclude=$(git rev-parse --git-path info/exclude); mkdir -p "$(dirname "$exclude")"
 grep -qx '/.whl/' "$exclude" 2>/dev/null || echo '/.whl/' >> "$exclude"      # never committed, carried by the device call
 rm -rf .whl && mkdir -p .whl

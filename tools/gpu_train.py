@@ -347,9 +347,10 @@ def benchmarks(a, run, device):
         jobs = ([('model', [sys.executable, '-m', 'frame_transformer.bench', '--device', device.type, '--dtype', 'bf16'
                             if device.type == 'cuda' else 'fp32', '--configs', 'tiny,small' if a.rehearse else 'tiny,small,large'])]
                 if a.bench_model else [])
-        jobs += ([('separation', [sys.executable, '-m', 'frame_transformer.bench_separate', '--device', device.type,
-                                  '--methods', 'ft:small', '--minutes', '0.2' if a.rehearse else '4',
-                                  '--memory-minutes', '' if a.rehearse else '1,10'])] if a.bench_separate else [])
+        report = dict(minutes=0.2, methods=('ft:small',), batch_size=8) if a.rehearse else {}   # else gpu_report's defaults:
+        jobs += ([('separation', [sys.executable, '-c', 'from frame_transformer.bench_separate import gpu_report; '   # 4 min,
+                                  f'gpu_report(device={device.type!r}, **{report!r})'])]               # batches of 64, half,
+                 if a.bench_separate else [])                                                       # with the peers
         run.report['benchmarks'] = {}
         for name, cmd in jobs:
             left = stop - time.time()
