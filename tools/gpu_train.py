@@ -114,11 +114,16 @@ def callbacks():
         def before_epoch(self): self.t0 = self.t1 = None
 
     class StopAfter(Callback):
-        "End the fit (cleanly: the recorder and checkpoints keep what they have) once `time.time()` passes `deadline`."
+        """End the fit (cleanly: the recorder and checkpoints keep what they have) once `time.time()` passes `deadline`
+        after at least `min_steps` steps. With `hard`, not before the first epoch has ended (so that a run slower than
+        calibrated still returns a validated model), but at `hard` in any case."""
         order = 99
-        def __init__(self, deadline, min_steps=0): self.deadline, self.min_steps = deadline, min_steps
+        def __init__(self, deadline, min_steps=0, hard=None): self.deadline, self.min_steps, self.hard = deadline, min_steps, hard
         def after_batch(self):
-            if time.time() > self.deadline and self.train_iter >= self.min_steps: raise CancelFitException()
+            now = time.time()
+            if self.hard is not None and now > self.hard: raise CancelFitException()
+            first_epoch_over = self.hard is None or self.epoch >= 1
+            if now > self.deadline and self.train_iter >= self.min_steps and first_epoch_over: raise CancelFitException()
 
     return StepTimes, StopAfter
 
@@ -304,7 +309,8 @@ def train(a, run):
                                       lr_max=tc.lr, budget_s=round(remaining, 1))
         run.log(f"one cycle: {epochs} epochs of {steps} steps ({source.epoch_length} examples) in {remaining:.0f} s")
         if cuda: torch.cuda.reset_peak_memory_stats(device)
-        learn.add_cb(StopAfter(deadline))
+        # the first epoch may run past the deadline, up to 45 s before --stop-minutes (the report and the return need them)
+        learn.add_cb(StopAfter(deadline, hard=max(deadline, run.start + a.stop_minutes*60 - 45)))
         ck = learn.cbs.filter(lambda c: type(c).__name__ == 'LeaseCheckpoint')[0]
         ck.meta = dict(training=dict(
             command=run.report['command'], hardware=name, torch=torch.__version__, python=platform.python_version(),
