@@ -4,7 +4,7 @@
     python tools/default_model.py testset CORPUS DEST [N]  # held-out test songs from the corpus's validation split
                                                            # (N: that many, stratified over sources and voices)
     python tools/default_model.py bundle RUN_DIR EVAL_DIR COMMAND HARDWARE [EXAMPLES_PER_EPOCH BATCH_SIZE]  # best checkpoint -> frame_transformer/assets/default.*
-    python tools/default_model.py table OUT.json TEST_SET=EVAL_DIR...  # ft-eval summaries of several runs, by test set, in one JSON
+    python tools/default_model.py table OUT.json TEST_SET=EVAL_DIR... [--rename=OLD=NEW]...  # ft-eval summaries of several runs, by test set, in one JSON
 
 Training itself is `ft-train` (`--init CHECKPOINT` continues from the bundled weights) (the command used is in the model card and in frame_transformer/assets/default.json),
 and scoring is `ft-eval`.
@@ -84,7 +84,7 @@ def bundle(run_dir, eval_dir, command, hardware, examples_per_epoch=256, batch_s
     paths = save_checkpoint(model, root/'frame_transformer'/'assets'/'default', meta=meta, dtype=torch.float16)
     for p in paths: print(f'{p}: {p.stat().st_size/1e6:.1f} MB')
 
-def table(out, *evaluations, note=''):
+def table(out, *evaluations, rename=()):
     """One JSON of `ft-eval` summaries: `evaluations` are `TEST_SET=EVAL_DIR` (several folders may share a test set,
     e.g. the baselines' and each model's); rows are the method names `ft-eval` wrote, columns its figures."""
     tables = {}
@@ -94,8 +94,10 @@ def table(out, *evaluations, note=''):
         results = json.loads((Path(folder)/'results.json').read_text())
         songs = sorted({s['song'] for s in results.get('songs', []) if 'song' in s})
         entry = tables.setdefault(test_set, {'songs': len(songs) or None, 'rows': {}})
-        entry['rows'].update(results['summary'])
-    Path(out).write_text(json.dumps({'note': note, 'test_sets': tables}, indent=1) + '\n')
+        names = dict(r.split('=', 1) for r in rename)
+        entry['rows'].update({names.get(k, k): v for k, v in results['summary'].items()})
+    Path(out).write_text(json.dumps({'command': 'python tools/default_model.py table ' + ' '.join(sys.argv[2:]),
+                                     'test_sets': tables}, indent=1) + '\n')
     for name, t in tables.items(): print(f'{name}: {len(t["rows"])} rows -> {out}')
 
 if __name__ == '__main__':
@@ -103,5 +105,7 @@ if __name__ == '__main__':
     if cmd == 'testset':
         write_validation_test_set(*args[:2], **({'n_songs': int(args[2]), 'stratified': True} if len(args) > 2 else {}))
     elif cmd == 'bundle': bundle(*args[:6])
-    elif cmd == 'table': table(*args)
+    elif cmd == 'table':
+        renames = [a.split('=', 1)[1] for a in args if a.startswith('--rename=')]
+        table(*[a for a in args if not a.startswith('--rename=')], rename=renames)
     else: print(__doc__)
