@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from .model import CONFIGS, read_checkpoint_info
-from .voxaug import AudioLibrary, SeparationSet, LibraryError
+from .library import AudioLibrary, LibraryError
+from .voxaug import SeparationSet
 from .learner import TrainConfig, configured, train_vocal_remover
 from .corpus.manifest import CorpusError, corpus_files
 from .corpus.multitrack import corpus_songs

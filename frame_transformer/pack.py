@@ -138,7 +138,7 @@ def measure_bitrates(corpus, out=None, kbps=(32, 48, 64, 96), seconds=20., per_s
     "Magnitude-spectrogram SDR (dB), bandwidth and coded bitrate of Opus at each of `kbps`, on seeded excerpts of every source of `corpus`."
     import torch
     from frame_transformer.audio import Stft
-    from frame_transformer.voxaug import estimate_bandwidth
+    from frame_transformer.library import estimate_bandwidth
     _, rows = read_rows(corpus)
     rng, stft = np.random.default_rng(seed), Stft(2048, 1024)
     sources = sorted({(r['kind'], r['source']) for r in rows})

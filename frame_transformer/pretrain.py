@@ -19,7 +19,9 @@ from fastai.torch_core import rank_distrib
 
 from .audio import Stft, SAMPLE_RATE, split_nyquist
 from .model import FrameTransformer, get_config, seeded_model
-from .voxaug import AudioLibrary, VoxAug, Augmentations, LibraryError
+from .library import AudioLibrary, LibraryError
+from .augment import Augmentations
+from .voxaug import VoxAug
 from .checkpoints import bare_model, initial_model
 from .learner import training_learner, fit_vocal_remover, RunConfig, configured, prepare_run, run_training
 

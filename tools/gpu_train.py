@@ -200,7 +200,7 @@ def lease_train_config(a, cuda):
 def warm_cache(files, cache, sr, workers):
     "Decode the pack's files into the audio cache, `workers` processes at a time (AudioLibrary then finds them there)."
     from concurrent.futures import ProcessPoolExecutor
-    from frame_transformer.voxaug import AudioLibrary
+    from frame_transformer.library import AudioLibrary
     chunks = [files[i::workers] for i in range(workers) if files[i::workers]]
     if workers <= 1 or len(chunks) <= 1: return
     with ProcessPoolExecutor(len(chunks)) as pool:
@@ -208,7 +208,7 @@ def warm_cache(files, cache, sr, workers):
 
 def _cache_chunk(args):
     import warnings
-    from frame_transformer.voxaug import AudioLibrary
+    from frame_transformer.library import AudioLibrary
     files, cache, sr = args
     with warnings.catch_warnings():
         warnings.simplefilter('ignore'); AudioLibrary(files, sr=sr, cache_dir=cache)

@@ -23,7 +23,9 @@ import torch
 
 def batches(corpus, config, bs, seed=0):
     "Endless batches `(bs, 2, samples)` of voxaug mixtures of `config.crop_frames` frames."
-    from frame_transformer.voxaug import AudioLibrary, VoxAug, Augmentations
+    from frame_transformer.library import AudioLibrary
+    from frame_transformer.augment import Augmentations
+    from frame_transformer.voxaug import VoxAug
     instrumentals = AudioLibrary(Path(corpus)/'audio/train/instrumental')
     vocals = AudioLibrary(Path(corpus)/'audio/train/vocals')
     data = VoxAug(instrumentals, vocals, config.stft, config.crop_frames, epoch_length=10**9, seed=seed,
