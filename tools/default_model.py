@@ -4,7 +4,7 @@
     python tools/default_model.py testset CORPUS DEST [N]  # held-out test songs from the corpus's validation split
                                                            # (N: that many, stratified over sources and voices)
     python tools/default_model.py bundle RUN_DIR EVAL_DIR COMMAND HARDWARE [EXAMPLES_PER_EPOCH BATCH_SIZE]  # best checkpoint -> frame_transformer/assets/default.*
-    python tools/default_model.py table OUT.json TEST_SET=EVAL_DIR... [--rename=OLD=NEW]...  # ft-eval summaries of several runs, by test set, in one JSON
+    python tools/default_model.py table OUT.json TEST_SET=EVAL_DIR... [--rename=OLD=NEW]... [--only=TEST_SET=SONG,...]...  # ft-eval summaries of several runs, by test set, in one JSON
 
 Training itself is `ft-train` (`--init CHECKPOINT` continues from the bundled weights) (the command used is in the model card and in frame_transformer/assets/default.json),
 and scoring is `ft-eval`.
@@ -84,21 +84,48 @@ def bundle(run_dir, eval_dir, command, hardware, examples_per_epoch=256, batch_s
     paths = save_checkpoint(model, root/'frame_transformer'/'assets'/'default', meta=meta, dtype=torch.float16)
     for p in paths: print(f'{p}: {p.stat().st_size/1e6:.1f} MB')
 
-def table(out, *evaluations, rename=()):
+def _paired(diff):
+    "Per-song differences of two models: their mean and on how many songs the second is better."
+    return {'mean': round(float(diff.mean()), 3), 'songs better': f'{int((diff > 0).sum())}/{len(diff)}'}
+
+def table(out, *evaluations, rename=(), only=()):
     """One JSON of `ft-eval` summaries: `evaluations` are `TEST_SET=EVAL_DIR` (several folders may share a test set,
-    e.g. the baselines' and each model's); rows are the method names `ft-eval` wrote, columns its figures."""
-    tables = {}
+    e.g. the baselines' and each model's); rows are the method names `ft-eval` wrote, columns its figures.
+    `only`: `TEST_SET=SONG,SONG,...` scores that test set on those songs alone (summaries recomputed from the
+    per-song results). Each test set also gets, for every pair of models, the per-song differences of the second
+    minus the first: mean and how many songs improved."""
+    import pandas as pd
+    from frame_transformer.evaluate import summarize
+    names = dict(r.split('=', 1) for r in rename)
+    keep = {t: set(songs.split(',')) for t, _, songs in (o.partition('=') for o in only)}
+    tables, per_song = {}, {}
     for item in evaluations:
         test_set, _, folder = item.partition('=')
         if not folder: raise SystemExit(f'table: expected TEST_SET=EVAL_DIR, got {item!r}')
-        results = json.loads((Path(folder)/'results.json').read_text())
-        songs = sorted({s['song'] for s in results.get('songs', []) if 'song' in s})
-        entry = tables.setdefault(test_set, {'songs': len(songs) or None, 'rows': {}})
-        names = dict(r.split('=', 1) for r in rename)
-        entry['rows'].update({names.get(k, k): v for k, v in results['summary'].items()})
+        results = pd.DataFrame(json.loads((Path(folder)/'results.json').read_text())['songs'])
+        results['method'] = results['method'].map(lambda m: names.get(m, m))
+        if test_set in keep: results = results[results.song.isin(keep[test_set])]
+        if results.empty: raise SystemExit(f'table: no songs of {test_set!r} in {folder}')
+        entry = tables.setdefault(test_set, {'songs': None, 'rows': {}})
+        entry['songs'] = int(results.song.nunique())
+        if test_set in keep: entry['only'] = sorted(keep[test_set])
+        entry['rows'].update(summarize(results).T.to_dict())
+        per_song.setdefault(test_set, []).append(results)
+    for test_set, frames in per_song.items():
+        results = pd.concat(frames)
+        models = [m for m in dict.fromkeys(results.method) if m not in ('mixture', 'IRM oracle', 'REPET-SIM')]
+        pairs = {}
+        for i, a in enumerate(models):
+            for b in models[i + 1:]:
+                x = results[results.method == a].set_index(['song', 'stem'])
+                y = results[results.method == b].set_index(['song', 'stem'])
+                d = (y[['sdr_museval', 'sdr_whole']] - x[['sdr_museval', 'sdr_whole']]).dropna()
+                pairs[f'{b} minus {a}'] = {f'{stem} {k}': _paired(d.xs(stem, level='stem')[k])
+                                          for stem in ('vocals', 'instrumental') for k in ('sdr_museval', 'sdr_whole')}
+        tables[test_set]['paired'] = pairs
     Path(out).write_text(json.dumps({'command': 'python tools/default_model.py table ' + ' '.join(sys.argv[2:]),
                                      'test_sets': tables}, indent=1) + '\n')
-    for name, t in tables.items(): print(f'{name}: {len(t["rows"])} rows -> {out}')
+    for name, t in tables.items(): print(f'{name}: {len(t["rows"])} rows, {t["songs"]} songs -> {out}')
 
 if __name__ == '__main__':
     cmd, *args = sys.argv[1:] or ['--help']
@@ -106,6 +133,6 @@ if __name__ == '__main__':
         write_validation_test_set(*args[:2], **({'n_songs': int(args[2]), 'stratified': True} if len(args) > 2 else {}))
     elif cmd == 'bundle': bundle(*args[:6])
     elif cmd == 'table':
-        renames = [a.split('=', 1)[1] for a in args if a.startswith('--rename=')]
-        table(*[a for a in args if not a.startswith('--rename=')], rename=renames)
+        opt = lambda name: [a.split('=', 1)[1] for a in args if a.startswith(f'--{name}=')]
+        table(*[a for a in args if not a.startswith('--')], rename=opt('rename'), only=opt('only'))
     else: print(__doc__)
