@@ -95,7 +95,7 @@ def table(out, *evaluations, rename=(), only=()):
     per-song results). Each test set also gets, for every pair of models, the per-song differences of the second
     minus the first: mean and how many songs improved."""
     import pandas as pd
-    from frame_transformer.evaluate import summarize
+    from frame_transformer.evaluate import summarize, METHOD_NAMES
     names = dict(r.split('=', 1) for r in rename)
     keep = {t: set(songs.split(',')) for t, _, songs in (o.partition('=') for o in only)}
     tables, per_song = {}, {}
@@ -113,7 +113,8 @@ def table(out, *evaluations, rename=(), only=()):
         per_song.setdefault(test_set, []).append(results)
     for test_set, frames in per_song.items():
         results = pd.concat(frames)
-        models = [m for m in dict.fromkeys(results.method) if m not in ('mixture', 'IRM oracle', 'REPET-SIM')]
+        models = [m for m in dict.fromkeys(results.method)
+                  if m not in {v for k, v in METHOD_NAMES.items() if k != 'model'}]          # the baselines
         pairs = {}
         for i, a in enumerate(models):
             for b in models[i + 1:]:
