@@ -227,7 +227,7 @@ def ft_train(instrumentals:str,      # folder of instrumental music (searched re
     with running('ft-train') as status:
         config = TrainConfig(**options)
         status.doing = (f"training into {config.out}; every finished epoch is saved there, continue with --resume")
-        train_vocal_remover(instrumentals, vocals, config, pairs=pairs)
+        train_vocal_remover(instrumentals, vocals, config, pairs=pairs, show_progress=sys.stderr.isatty())   # a log: one line an epoch
 
 # %% ../nbs/80_cli.ipynb #0124157b
 @call_parse
@@ -266,6 +266,7 @@ def corpus_build(
     seed:int=0,                           # random seed
     jobs:int=None,                        # worker processes (default: all cores)
     no_screen:bool=False,                 # keep every instrumental without screening it for voices
+    screening_from:str=None,              # take the screening decisions of this build record (e.g. results/corpus.json) instead of screening
     export:bool=False,                    # also pack Opus tar bundles into DEST/transfer
     kbps:float=96,                        # Opus bit rate of the bundles
     bundle_mib:float=60,                  # size of each bundle, MiB
@@ -277,6 +278,7 @@ def corpus_build(
         status.doing = f"building {dest}; temporary files were deleted, finished ones kept"
         corpus.build(dest, sung_hours=sung_hours, espeak_hours=espeak_hours, speech_repeats=speech_repeats, resung_hours=resung_hours,
                      phrase_seconds=phrase_seconds, valid_fraction=valid_fraction, seed=seed, jobs=jobs, screen=not no_screen,
+                     screen_record=screening_from,
                      export=export and not no_export, kbps=kbps, max_mib=bundle_mib, results=results)
 
 @call_parse

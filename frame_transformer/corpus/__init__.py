@@ -23,8 +23,8 @@ from .debian import (fetch_packages, deb_version, unpack_deb, refuse_reserved, i
 from . import music, voices, synthetic
 
 # %% auto #0
-__all__ = ['OPUS_RATE', 'SYNTHETIC_PACKAGES', 'BANDWIDTH_EDGES', 'opus_bytes', 'export_bundles', 'corpus_packages', 'build',
-           'corpus_report', 'make_example']
+__all__ = ['OPUS_RATE', 'SCORE_KEYS', 'SYNTHETIC_PACKAGES', 'BANDWIDTH_EDGES', 'opus_bytes', 'export_bundles',
+           'recorded_screening', 'corpus_packages', 'build', 'corpus_report', 'make_example']
 
 # %% ../../nbs/30_corpus.ipynb #ee9b64f8
 OPUS_RATE = 48000
@@ -94,23 +94,40 @@ def export_bundles(root, out=None, kbps=96, max_mib=60, jobs=1, log=print):
 
 # %% ../../nbs/30_corpus.ipynb #76eeef02
 def _track_job(a):
-    "Convert one track if needed, screen it (cached beside the corpus), delete it again if the screen excludes it."
+    """Convert one track if needed, screen it (cached beside the corpus), delete it again if the screen excludes it.
+    `do_screen`: True (screen), False (keep unscreened) or a recorded decision (`recorded_screening`), taken as it is."""
     pkg, root, track, out, side, entry_kw, do_screen = a
     out, side = Path(out), Path(side)
     info = json.loads(side.read_text()) if side.exists() else {}
-    excluded = 'scores' in info and music.verdict(pkg, track, info['scores'])[0] == 'exclude'
+    recorded = do_screen if isinstance(do_screen, dict) else None
+    if recorded: excluded = recorded['decision'] == 'exclude'
+    else: excluded = 'scores' in info and music.verdict(pkg, track, info['scores'])[0] == 'exclude'
     if 'seconds' not in info or (not out.exists() and not excluded):
         seconds, rate = music.convert_track(music.track_bytes(root, track), out)
         info.update(seconds=seconds, sample_rate=rate, bandwidth_hz=voices.bandwidth_hz(load_audio(out)[:, :SAMPLE_RATE * 120]))
-    if do_screen and 'scores' not in info:
+    if do_screen is True and 'scores' not in info:
         share, active = music.vocal_activity(load_audio(out))
         info.update(scores=music.screen(share, active), share=[round(float(x), 2) for x in share], active=active.astype(int).tolist())
     side.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(side, lambda tmp: Path(tmp).write_text(json.dumps(info)))
-    decision, reason = music.verdict(pkg, track, info['scores']) if 'scores' in info else ('keep', '')
+    if recorded: decision, reason, scores = recorded['decision'], recorded['reason'], recorded['scores']
+    else:
+        decision, reason = music.verdict(pkg, track, info['scores']) if 'scores' in info else ('keep', '')
+        scores = info.get('scores')
     if decision == 'exclude': out.unlink(missing_ok=True)
     entry = Entry(**entry_kw, seconds=info['seconds'], sample_rate=info['sample_rate'], bandwidth_hz=info['bandwidth_hz'])
-    return entry, info.get('scores'), decision, reason
+    return entry, scores, decision, reason
+
+SCORE_KEYS = ('score', 'voiced_s', 'voiced_from_s', 'top_shares', 'flagged')
+
+def recorded_screening(record):
+    """The screening decisions of an earlier build, from its record (`corpus.json`, e.g. `results/corpus.json`):
+    {(package, track): decision} for the tracks it excluded; every other track was kept. A rebuild that takes them
+    makes the same corpus without screening again, whatever the bundled model (the screen's judge) has become since."""
+    info = json.loads(Path(record).read_text())
+    if 'excluded' not in info: raise CorpusError(f"{record}: not a corpus build record (no 'excluded' list)")
+    return {(x['package'], x['track']): dict(decision='exclude', reason=x['reason'], scores={k: x[k] for k in SCORE_KEYS if k in x})
+            for x in info['excluded']}
 
 def _vocal_job(a):
     "Render one vocal file if it is not there yet; return its Entry with the measured bandwidth."
@@ -172,10 +189,11 @@ def _copy_licences(roots, dest):
 # %% ../../nbs/30_corpus.ipynb #7217d66f
 def build(dest, roots=None, tools=None, sung_hours=2.5, espeak_hours=0.75, speech_repeats=1.0, resung_hours=2.5,
           phrase_seconds=30.0, valid_fraction=0.15, seed=0, jobs=None, screen=True, export=False, kbps=96, max_mib=60,
-          results=None, log=print, clip_repeats=None):
+          results=None, log=print, clip_repeats=None, screen_record=None):
     """Build the corpus in `dest`: fetch and unpack the packages (unless `roots` = {package: unpacked folder}),
     convert and screen the instrumentals, render the vocals, split, write the manifest, licences and `corpus.json`
-    (and a copy at `results`), and with `export` the Opus bundles. `clip_repeats` is version 1's name of `speech_repeats`."""
+    (and a copy at `results`), and with `export` the Opus bundles. `screen_record`: take the screening decisions of
+    that earlier build record instead of screening (`recorded_screening`). `clip_repeats` is version 1's name of `speech_repeats`."""
     if clip_repeats is not None:
         import warnings
         warnings.warn("build(clip_repeats=...) is now build(speech_repeats=...)", DeprecationWarning, stacklevel=2)
@@ -202,6 +220,8 @@ def build(dest, roots=None, tools=None, sung_hours=2.5, espeak_hours=0.75, speec
     texts = _copy_licences(roots, dest)
     licences = {k: licence_from_copyright(t) for k, t in texts.items()}
     ss = lambda *k: int(np.random.SeedSequence([seed, *k]).generate_state(1)[0])
+    record = recorded_screening(screen_record) if screen_record else None
+    keep = dict(decision='keep', reason='', scores=None)
 
     # instrumentals: whole tracks, versions of one piece on one side, converted and screened
     t1, work = time.time(), []
@@ -215,7 +235,8 @@ def build(dest, roots=None, tools=None, sung_hours=2.5, espeak_hours=0.75, speec
             out = Path('audio')/split[tr]/'instrumental'/pkg/f'{name}.flac'
             work.append(('track', (pkg, str(roots[pkg]), tr, str(dest/out), str(dest/'screening'/pkg/f'{name}.json'),
                          dict(split=split[tr], kind='instrumental', source=pkg, generator='track', file=str(out), origin=tr,
-                              licence=licence_for_file(texts[pkg], tr.split(':')[0] if ':' in tr else tr)), screen)))
+                              licence=licence_for_file(texts[pkg], tr.split(':')[0] if ':' in tr else tr)),
+                         screen if record is None else record.get((pkg, tr), keep))))
     entries, excluded = [], []
     for (_, a), (entry, scores, decision, reason) in zip(work, _run_jobs(work, jobs, log, 'instrumentals')):
         if decision == 'exclude':
@@ -294,7 +315,8 @@ def build(dest, roots=None, tools=None, sung_hours=2.5, espeak_hours=0.75, speec
         timings['export'] = time.time() - t1
     timings['total'] = time.time() - t0
     settings = dict(seed=seed, valid_fraction=valid_fraction, speech_repeats=speech_repeats, resung_hours=resung_hours,
-                    sung_hours=sung_hours, espeak_hours=espeak_hours, phrase_seconds=phrase_seconds, screen=screen)
+                    sung_hours=sung_hours, espeak_hours=espeak_hours, phrase_seconds=phrase_seconds,
+                    screen=screen if record is None else f"decisions of the build recorded in {Path(screen_record).name}")
     info = corpus_report(entries, excluded, licences, versions, timings, settings)
     write_atomically(dest/'corpus.json', lambda tmp: Path(tmp).write_text(json.dumps(info, indent=1)))
     if results: Path(results).parent.mkdir(parents=True, exist_ok=True); write_atomically(Path(results), lambda tmp: Path(tmp).write_text(json.dumps(info, indent=1) + '\n'))
