@@ -5,6 +5,7 @@
                                                            # (N: that many, stratified over sources and voices)
     python tools/default_model.py bundle RUN_DIR EVAL_DIR COMMAND HARDWARE [EXAMPLES_PER_EPOCH BATCH_SIZE]  # best checkpoint -> frame_transformer/assets/default.*
     python tools/default_model.py table OUT.json TEST_SET=EVAL_DIR... [--rename=OLD=NEW]... [--only=TEST_SET=SONG,...]...  # ft-eval summaries of several runs, by test set, in one JSON
+    python tools/default_model.py stint RUN_DIR CAMPAIGN.json TEST_SET=EVAL_DIR... [--only=TEST_SET=SONG,...]...  # a campaign stint's record (RUN_DIR/stints.json) and its candidate's scores, added to CAMPAIGN.json
 
 Training itself is `ft-train` (`--init CHECKPOINT` continues from the bundled weights) (the command used is in the model card and in frame_transformer/assets/default.json),
 and scoring is `ft-eval`.
@@ -128,6 +129,51 @@ def table(out, *evaluations, rename=(), only=()):
                                      'test_sets': tables}, indent=1) + '\n')
     for name, t in tables.items(): print(f'{name}: {len(t["rows"])} rows, {t["songs"]} songs -> {out}')
 
+CANDIDATE, BUNDLED = 'campaign candidate', 'bundled model'      # ft-eval --name and --baseline bundled
+
+def stint(run_dir, campaign, *evaluations, only=()):
+    """Add the last stint of the training campaign in `run_dir` (its `stints.json`) to `campaign` (results/campaign.json):
+    steps, examples, wall minutes, and per test set (`TEST_SET=EVAL_DIR`, each an `ft-eval ... --name 'campaign candidate'
+    --baseline bundled` folder, or several folders of one test set that hold them between them) the candidate's and the bundled model's summaries with their paired per-song differences.
+    Campaign hours are hours of the 2-core machine's wall clock (both cores training)."""
+    import pandas as pd
+    from frame_transformer.evaluate import summarize
+    record = json.loads((Path(run_dir)/'stints.json').read_text())
+    last = record['stints'][-1]
+    if 'candidate' not in last: raise SystemExit(f'stint: the last stint in {run_dir} has no candidate (did it finish?)')
+    keep = {t: set(songs.split(',')) for t, _, songs in (o.partition('=') for o in only)}
+    scores, frames, folders = {}, {}, {}
+    for item in evaluations:                     # a test set's methods may come from several ft-eval folders
+        test_set, _, folder = item.partition('=')
+        frames.setdefault(test_set, []).append(pd.DataFrame(json.loads((Path(folder)/'results.json').read_text())['songs']))
+        folders.setdefault(test_set, []).append(str(folder))
+    for test_set, parts in frames.items():
+        results = pd.concat(parts)
+        if test_set in keep: results = results[results.song.isin(keep[test_set])]
+        methods = set(results.method)
+        if not {CANDIDATE, BUNDLED} <= methods: raise SystemExit(f"stint: {test_set} lacks {CANDIDATE!r} or {BUNDLED!r} (has {sorted(methods)})")
+        x = results[results.method == BUNDLED].set_index(['song', 'stem'])
+        y = results[results.method == CANDIDATE].set_index(['song', 'stem'])
+        d = (y[['sdr_museval', 'sdr_whole']] - x[['sdr_museval', 'sdr_whole']]).dropna()
+        scores[test_set] = dict(songs=int(results.song.nunique()), eval_dirs=folders[test_set], rows=summarize(results).T.to_dict(),
+                                paired={f'{stem} {k}': _paired(d.xs(stem, level='stem')[k])
+                                        for stem in ('vocals', 'instrumental') for k in ('sdr_museval', 'sdr_whole')},
+                                **({'only': sorted(keep[test_set])} if test_set in keep else {}))
+    path = Path(campaign)
+    info = json.loads(path.read_text()) if path.exists() else dict(stints=[])
+    entry = dict(run_stint=last['stint'], started=last['started'], resumed=last['resumed'], first_step=last['first_step'],
+                 steady_steps=last['steps'], decay_steps=last['decay_steps'], examples=last['examples'],
+                 wall_minutes=last['wall_minutes'], candidate_validation=last['candidate'], test=scores)
+    info['stints'] = [s for s in info['stints'] if s['started'] != entry['started']] + [entry]
+    info['schedule'] = record['schedule']
+    info['total_cpu_hours'] = round(sum(s['wall_minutes'] for s in info['stints'])/60, 3)
+    info['steady_step'] = entry['first_step'] + entry['steady_steps']          # where the steady run stands now
+    info['total_examples'] = sum(s['examples'] + s['decay_steps']*(s['examples']//max(s['steady_steps'], 1)) for s in info['stints'])
+    path.write_text(json.dumps(info, indent=1) + '\n')
+    for t, v in scores.items():
+        print(f"{t}: {v['songs']} songs, candidate minus bundled: " + ', '.join(f"{k} {p['mean']:+.2f} dB ({p['songs better']})" for k, p in v['paired'].items()))
+    print(f"{path}: {len(info['stints'])} stints, {info['total_cpu_hours']} h")
+
 if __name__ == '__main__':
     cmd, *args = sys.argv[1:] or ['--help']
     if cmd == 'testset':
@@ -136,4 +182,6 @@ if __name__ == '__main__':
     elif cmd == 'table':
         opt = lambda name: [a.split('=', 1)[1] for a in args if a.startswith(f'--{name}=')]
         table(*[a for a in args if not a.startswith('--')], rename=opt('rename'), only=opt('only'))
+    elif cmd == 'stint':
+        stint(*[a for a in args if not a.startswith('--')], only=[a.split('=', 1)[1] for a in args if a.startswith('--only=')])
     else: print(__doc__)

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# One stint of the bundled model's training campaign (nbs/16_stints.ipynb, nbs/31_default_model.ipynb):
+#   bash tools/campaign_stint.sh CORPUS RUN_DIR MINUTES
+# resumes the steady warmup-stable-decay run in RUN_DIR (or starts it from the bundled weights when RUN_DIR holds
+# none), trains it for MINUTES of wall clock in the background-friendly way (nice, 2 threads, one data worker), and
+# leaves RUN_DIR/candidate.* to score with ft-eval. The log is RUN_DIR/stint-N.log, one line per epoch.
+set -euo pipefail
+corpus=${1:?corpus folder (ft-corpus build)}; run=${2:?run folder}; minutes=${3:?minutes}
+mkdir -p "$run"
+n=$(ls "$run"/stint-*.log 2>/dev/null | wc -l)
+export OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 PYTHONUNBUFFERED=1
+nice -n 10 ft-train "$corpus/audio/train/instrumental" "$corpus/audio/train/vocals" \
+  --config small --crop 128 --bs 4 --loss sdr --schedule wsd --lr 5e-4 --warmup 200 --decay 0.1 \
+  --minutes "$minutes" --resume --init bundled --epoch-length 1200 --valid-length 64 --workers 1 --seed 0 \
+  --out "$run" 2>&1 | grep --line-buffered -v "FutureWarning\|warnings.warn" | tee "$run/stint-$n.log"
