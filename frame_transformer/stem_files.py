@@ -6,7 +6,7 @@ Docs: https://frame-transformer.github.io/frame-transformer/stem_files.html.md""
 
 # %% ../nbs/21_stem_files.ipynb #571305f3
 from __future__ import annotations
-import glob, os, warnings
+import errno, glob, os, shutil, warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +18,8 @@ from .audio import (SAMPLE_RATE, AUDIO_EXTENSIONS, Stft, output_format, temporar
                                      write_atomically, resample, to_stereo, show_specs)
 
 # %% auto #0
-__all__ = ['DEFAULT_TEMPLATES', 'STEMS', 'output_paths', 'check_outputs', 'find_audio_files', 'songs_to_separate',
-           'StreamingWriter', 'save_spectrogram_image']
+__all__ = ['DEFAULT_TEMPLATES', 'STEMS', 'output_paths', 'check_outputs', 'find_audio_files', 'songs_to_separate', 'OutputError',
+           'output_error', 'StreamingWriter', 'save_spectrogram_image']
 
 # %% ../nbs/21_stem_files.ipynb #1def5a58
 DEFAULT_TEMPLATES = {'instrumental': '{name}_Instruments.{ext}', 'vocals': '{name}_Vocals.{ext}'}
@@ -77,6 +77,18 @@ def songs_to_separate(inputs, out_dir=None, ext='wav', template=None):
     return [f for f in files if f.resolve() not in ours], missing
 
 # %% ../nbs/21_stem_files.ipynb #9372591c
+class OutputError(OSError):
+    "A stem that could not be written (a full disk, a folder gone): one line naming the file and the cause."
+
+def output_error(path, error):
+    "The `OutputError` for `path` from the writer's `error`; a full disk is named as such (libsndfile only says 'System error')."
+    try: free = shutil.disk_usage(Path(path).parent).free
+    except OSError: free = None
+    if getattr(error, 'errno', None) == errno.ENOSPC or (free is not None and free < 2**20):
+        cause = 'the disk is full' + (f' ({free/2**20:.1f} MiB free)' if free is not None else '')
+    else: cause = getattr(error, 'strerror', None) or str(error).strip().rstrip('.') or type(error).__name__
+    return OutputError(f"{path}: cannot write the stem: {cause}")
+
 class StreamingWriter:
     "Write `(channels, samples)` blocks at `model_sr` to `path` at `sr`, atomically (temp file, then rename)."
     def __init__(self, path, sr, channels, model_sr, length=None, subtype=None):
@@ -87,6 +99,8 @@ class StreamingWriter:
         if length is not None and self.sr != sr: self.length = int(round(length*self.sr/sr))
         self.tmp = temporary_path(self.path)
         try: self._file = sf.SoundFile(self.tmp, 'w', samplerate=self.sr, channels=channels, format=fmt, subtype=self.subtype)
+        except (OSError, RuntimeError) as e:
+            Path(self.tmp).unlink(missing_ok=True); raise output_error(self.path, e) from None
         except BaseException:
             Path(self.tmp).unlink(missing_ok=True); raise
         self.written, self.peak = 0, 0.
@@ -95,7 +109,8 @@ class StreamingWriter:
         if self.length is not None: block = block[:, :max(0, self.length - self.written)]
         if block.shape[1] == 0: return
         self.peak = max(self.peak, float(np.abs(block).max()))
-        self._file.write(np.clip(block, -1, 1).T if self.subtype != 'FLOAT' else block.T)
+        try: self._file.write(np.clip(block, -1, 1).T if self.subtype != 'FLOAT' else block.T)
+        except (OSError, RuntimeError) as e: raise output_error(self.path, e) from None
         self.written += block.shape[1]
 
     def write(self, block):
@@ -108,7 +123,8 @@ class StreamingWriter:
         if self._stream is not None: self._put(self._stream.resample_chunk(np.zeros((0, self._file.channels), np.float32), last=True).T)
         if self.length is not None and self.written < self.length:
             self._put(np.zeros((self._file.channels, self.length - self.written), np.float32))
-        self._file.close()
+        try: self._file.close()
+        except (OSError, RuntimeError) as e: raise output_error(self.path, e) from None
         if self.peak > 1.001 and self.subtype != "FLOAT":
             warnings.warn(f"{self.path}: peak {self.peak:.2f} > 1 was clipped in {self.subtype}; use float wav to keep it")
         replace_atomically(self.tmp, self.path)
