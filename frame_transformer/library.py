@@ -6,7 +6,7 @@ Docs: https://frame-transformer.github.io/frame-transformer/library.html.md"""
 
 # %% ../nbs/09a_library.ipynb #e5363658
 from __future__ import annotations
-import hashlib, json, os, warnings
+import hashlib, json, os, sys, warnings
 from pathlib import Path
 
 import numpy as np
@@ -68,8 +68,8 @@ class AudioLibrary:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         if not files: raise LibraryError(f"{self.name}: no audio files ({', '.join(AUDIO_EXTENSIONS)}), searched recursively")
         self.paths, self.samples, self.rms, self.bandwidth, self.caches, skipped, built = [], [], [], [], [], [], 0
-        if verbose and len(files) > 20:
-            from fastprogress.fastprogress import progress_bar
+        from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
+        if verbose and len(files) > 20 and (IN_NOTEBOOK or sys.stderr.isatty()):    # a bar for people, not for logs
             files_iter = progress_bar(files, leave=False)
         else: files_iter = files
         for path in files_iter:
