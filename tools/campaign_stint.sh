@@ -7,7 +7,7 @@
 set -euo pipefail
 corpus=${1:?corpus folder (ft-corpus build)}; run=${2:?run folder}; minutes=${3:?minutes}
 mkdir -p "$run"
-n=$(ls "$run"/stint-*.log 2>/dev/null | wc -l)
+n=$(find "$run" -maxdepth 1 -name "stint-*.log" | wc -l)
 export OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 PYTHONUNBUFFERED=1
 nice -n 10 ft-train "$corpus/audio/train/instrumental" "$corpus/audio/train/vocals" \
   --config small --crop 128 --bs 4 --loss sdr --schedule wsd --lr 5e-4 --warmup 200 --decay 0.1 \
