@@ -14,8 +14,12 @@ import argparse, inspect, os, signal, sys, threading, traceback, typing
 from contextlib import contextmanager
 from typing import Annotated
 
+import warnings
 from fastcore.script import call_parse, parse_cli
 
+# fastai decorates a few functions with torch.jit.script at import, which torch >= 2.10 deprecates: a warning on every
+# command's start that no user can act on (the commands import fastai for ft-train's options)
+warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
 from .learner import TrainConfig, train_vocal_remover
 from .pretrain import PretrainConfig, pretrain
 from .finetune import FinetuneConfig, finetune

@@ -215,12 +215,13 @@ def prepare_run(run):
     return config, training_device(), workers
 
 class EpochLines:
-    "A fastai logger for logs, not terminals: each epoch as one line of `name value` pairs (the Recorder's header is remembered, not printed)."
-    def __init__(self, write=None): self.write, self.names = write or (lambda line: print(line, flush=True)), None
+    "A fastai logger for logs, not terminals: each epoch's row of `learn`'s Recorder as one line of `name value` pairs."
+    def __init__(self, learn, write=None): self.learn, self.write = learn, write or (lambda line: print(line, flush=True))
     def __call__(self, values):
-        if self.names is None or values == self.names: self.names = list(values); return
+        names = list(self.learn.recorder.metric_names)
+        if list(values) == names: return                    # the header, which a progress bar would print
         fmt = lambda v: f'{v:.4f}' if isinstance(v, float) else str(v)
-        self.write('  '.join(f'{n} {fmt(v)}' for n, v in zip(self.names, values)))
+        self.write('  '.join(f'{n} {fmt(v)}' for n, v in zip(names, values)))
 
 def run_training(learn, run, device, show_progress=True, what=''):
     "Say what is trained, then `fit_vocal_remover` as `run` says, under DDP when launched by torchrun; returns `learn`."
@@ -228,7 +229,7 @@ def run_training(learn, run, device, show_progress=True, what=''):
         print(f"{learn.config.name}{what}: {count_parameters(bare_model(learn.model)):,} parameters, {learn.precision}, "
               f"{len(learn.dls.train)} batches of {run.bs} x {learn.config.crop_frames} frames per epoch -> {run.out}")
     bar = contextlib.nullcontext() if show_progress else learn.no_bar()
-    if not show_progress: learn.logger = EpochLines()
+    if not show_progress: learn.logger = EpochLines(learn)
     with distributed_training(learn, cpu=device.type == 'cpu'), bar:
         if run.schedule == 'wsd':
             if not run.resume and checkpoint_paths(Path(run.out)/'last')[0].exists():

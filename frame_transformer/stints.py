@@ -139,10 +139,11 @@ def fit_stint(learn, lr=5e-4, minutes=None, epochs=None, warmup=200, decay=0.1, 
     old_length = _train_loader_length(learn, n_decay*bs)
     ds = learn.dls.train.dataset
     if hasattr(ds, 'set_epoch'): ds.set_epoch(10**6 + first_step + steady_steps)   # examples no steady epoch draws
-    t1 = time.time()
+    t1, logger = time.time(), learn.logger
+    learn.logger = lambda row: logger(['decay', *row[1:]] if len(row) and row[0] == 0 else row)   # its row says so
     try:
         with learn.removed_cbs(keep): learn.fit(1, lr, cbs=[DecayRate(lr, n_decay)], reset_opt=False)
-    finally: _train_loader_length(learn, old_length)
+    finally: _train_loader_length(learn, old_length); learn.logger = logger
     names = learn.recorder.metric_names[1:-1]
     values = dict(zip(names, map(_jsonable, learn.recorder.values[-1])))
     stint.update(decay_steps=n_decay, decay_minutes=round((time.time() - t1)/60, 2), candidate=values,
