@@ -47,7 +47,7 @@ class DecayRate(Callback):
 class EndBefore(Callback):
     "Stop the fit after a training epoch once another epoch as long as the longest so far would end past `deadline` (a `time.time()`)."
     order = 99                                   # after the checkpoints (65): the last epoch is saved before the stop
-    def __init__(self, deadline): self.deadline, self.longest = deadline, 0.
+    def __init__(self, deadline): self.deadline, self.longest, self.trained = deadline, 0., False
     def before_epoch(self): self.t0, self.trained = time.time(), False
     def before_train(self): self.trained = True
     def after_epoch(self):
