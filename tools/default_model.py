@@ -4,6 +4,7 @@
     python tools/default_model.py testset CORPUS DEST [N]  # held-out test songs from the corpus's validation split
                                                            # (N: that many, stratified over sources and voices)
     python tools/default_model.py bundle RUN_DIR EVAL_DIR COMMAND HARDWARE [EXAMPLES_PER_EPOCH BATCH_SIZE]  # best checkpoint -> frame_transformer/assets/default.*
+    python tools/default_model.py bundle-campaign RUN_DIR CAMPAIGN.json HARDWARE  # the campaign's last candidate -> frame_transformer/assets/default.*
     python tools/default_model.py table OUT.json TEST_SET=EVAL_DIR... [--rename=OLD=NEW]... [--only=TEST_SET=SONG,...]...  # ft-eval summaries of several runs, by test set, in one JSON
     python tools/default_model.py stint RUN_DIR CAMPAIGN.json TEST_SET=EVAL_DIR... [--only=TEST_SET=SONG,...]...  # a campaign stint's record (RUN_DIR/stints.json) and its candidate's scores, added to CAMPAIGN.json
 
@@ -85,6 +86,31 @@ def bundle(run_dir, eval_dir, command, hardware, examples_per_epoch=256, batch_s
     paths = save_checkpoint(model, root/'frame_transformer'/'assets'/'default', meta=meta, dtype=torch.float16)
     for p in paths: print(f'{p}: {p.stat().st_size/1e6:.1f} MB')
 
+def bundle_campaign(run_dir, campaign, hardware, test_set='v2 test songs'):
+    """Save the campaign's last candidate (`run_dir/candidate`) in half precision as the bundled default model, with the
+    campaign's record (`campaign`, results/campaign.json: every stint, the validation curve, the test scores)."""
+    import platform, torch
+    from frame_transformer.model import load_checkpoint, save_checkpoint
+    run_dir, info = Path(run_dir), json.loads(Path(campaign).read_text())
+    model, last = load_checkpoint(run_dir/'candidate'), info['stints'][-1]
+    previous = json.loads((root/'frame_transformer'/'assets'/'default.json').read_text())['meta']['training']
+    training = dict(command='bash tools/campaign_stint.sh CORPUS RUN MINUTES, once a stint (ft-train CORPUS/audio/train/instrumental '
+                            'CORPUS/audio/train/vocals --config small --crop 128 --bs 4 --loss sdr --schedule wsd --lr 5e-4 --warmup 200 '
+                            '--decay 0.1 --minutes MINUTES --resume --init bundled --epoch-length 1200 --valid-length 64 --workers 1 --seed 0); '
+                            "the bundled weights are the last stint's decayed candidate",
+                    hardware=hardware, torch=torch.__version__, python=platform.python_version(), schedule=info['schedule'],
+                    init=f"the earlier bundled model ({previous.get('steps')} steps, {previous.get('wall_minutes')} minutes)",
+                    stints=len(info['stints']), steps=last['first_step'] + last['steady_steps'] + last['decay_steps'],
+                    examples=info['total_examples'], batch_size=4, crop_frames=model.config.crop_frames,
+                    total_cpu_hours=info['total_cpu_hours'], stored='float16 (loaded as float32)')
+    stints = [{k: v for k, v in s.items() if k != 'test'} | {'test': {t: {k: r[k] for k in ('songs', 'rows', 'paired')} | ({'only': r['only']} if 'only' in r else {})
+                                                                       for t, r in s['test'].items()}} for s in info['stints']]
+    meta = dict(training=training, history=info['epochs'], campaign=stints,
+                evaluation={'test set': test_set, 'summary': last['test'][test_set]['rows']},
+                data='frame-transformer corpus version 2 (Debian packages, see nbs/30_corpus.ipynb), train split')
+    paths = save_checkpoint(model, root/'frame_transformer'/'assets'/'default', meta=meta, dtype=torch.float16)
+    for p in paths: print(f'{p}: {p.stat().st_size/1e6:.1f} MB')
+
 def _paired(diff):
     "Per-song differences of two models: their mean and on how many songs the second is better."
     return {'mean': round(float(diff.mean()), 3), 'songs better': f'{int((diff > 0).sum())}/{len(diff)}'}
@@ -146,7 +172,7 @@ def stint(run_dir, campaign, *evaluations, only=()):
     for item in evaluations:                     # a test set's methods may come from several ft-eval folders
         test_set, _, folder = item.partition('=')
         frames.setdefault(test_set, []).append(pd.DataFrame(json.loads((Path(folder)/'results.json').read_text())['songs']))
-        folders.setdefault(test_set, []).append(str(folder))
+        folders.setdefault(test_set, []).append(Path(folder).name)     # names, not this machine's paths
     for test_set, parts in frames.items():
         results = pd.concat(parts)
         if test_set in keep: results = results[results.song.isin(keep[test_set])]
@@ -166,6 +192,7 @@ def stint(run_dir, campaign, *evaluations, only=()):
                  wall_minutes=last['wall_minutes'], candidate_validation=last['candidate'], test=scores)
     info['stints'] = [s for s in info['stints'] if s['started'] != entry['started']] + [entry]
     info['schedule'] = record['schedule']
+    info['epochs'] = record['epochs']          # the steady run's validation after every epoch, across its stints
     info['total_cpu_hours'] = round(sum(s['wall_minutes'] for s in info['stints'])/60, 3)
     info['steady_step'] = entry['first_step'] + entry['steady_steps']          # where the steady run stands now
     info['total_examples'] = sum(s['examples'] + s['decay_steps']*(s['examples']//max(s['steady_steps'], 1)) for s in info['stints'])
@@ -179,6 +206,7 @@ if __name__ == '__main__':
     if cmd == 'testset':
         write_validation_test_set(*args[:2], **({'n_songs': int(args[2]), 'stratified': True} if len(args) > 2 else {}))
     elif cmd == 'bundle': bundle(*args[:6])
+    elif cmd == 'bundle-campaign': bundle_campaign(*args[:4])
     elif cmd == 'table':
         opt = lambda name: [a.split('=', 1)[1] for a in args if a.startswith(f'--{name}=')]
         table(*[a for a in args if not a.startswith('--')], rename=opt('rename'), only=opt('only'))
