@@ -225,7 +225,7 @@ def flops_per_example(model, config, frames, device):
 def train(a, run):
     import numpy as np, torch
     from frame_transformer.model import count_parameters, seeded_model, save_checkpoint
-    from frame_transformer.learner import vocal_remover_learner, fit_vocal_remover, prepare_run
+    from frame_transformer.learner import vocal_remover_learner, fit_run, prepare_run
     from frame_transformer.checkpoints import initial_model, bare_model
     from frame_transformer.device import datasheet_bf16_tflops
     from frame_transformer.voxaug import voxaug_dataloaders
@@ -320,7 +320,7 @@ def train(a, run):
                  f"{run.report['pack'].get('kbps')} kbit/s), voxaug on the device",
             stored='float16 (loaded as float32)'))
         t = time.time()
-        with learn.no_bar(): fit_vocal_remover(learn, epochs, tc.lr)
+        with learn.no_bar(): fit_run(learn, epochs, tc.lr)
         train_seconds = time.time() - t
         if not ck.history:                 # stopped before the first epoch ended: return the weights as they are
             save_checkpoint(bare_model(learn.model), run.out/'model', dtype=torch.float16,
