@@ -91,7 +91,8 @@ def check_training_setup(dls, config, model=None):
             raise ValueError(f"configuration '{config.name}' cannot take crops of {crop} frames: {e}") from None
         finally: model.train(was_training)
         if isinstance(out, tuple): out = out[0]            # a codec returns its reconstruction first
-        if out.shape != (1, config.in_channels, config.bins, crop):
+        maps = getattr(config, 'outputs', config.in_channels)   # what the network writes (the phase predictor: 4 of 8)
+        if out.shape != (1, maps, config.bins, crop):
             raise ValueError(f"configuration '{config.name}' returns {tuple(out.shape)} for crops of {crop} frames")
 
 PRECISIONS = ('auto', 'bf16', 'fp16', 'fp32')
