@@ -104,10 +104,11 @@ def callbacks():
     class StepTimes(Callback):
         "Data time (waiting for the batch) and model time (forward, backward, step) of every `every`-th training step, synchronised."
         order = -5
-        def __init__(self, device, every=20, skip=3): self.device, self.every, self.skip, self.data, self.model = device, every, skip, [], []
+        def __init__(self, device, every=20, skip=3): self.device, self.every, self.skip, self.data, self.model, self.steps = device, every, skip, [], [], 0
         def _sampled(self, i): return i >= self.skip and i % self.every == 0
         def after_batch(self):
             if not self.training: return
+            self.steps += 1                                   # every training step, those of an epoch cut short too
             if getattr(self, 't1', None) is not None:
                 sync(self.device); self.model.append(time.perf_counter() - self.t1); self.t1 = None
             if self._sampled(self.iter + 1): sync(self.device); self.t0 = time.perf_counter()
@@ -313,7 +314,7 @@ def train(a, run):
         per_epoch = steady/epochs - valid_seconds - 1
         steps = max(1, int(per_epoch/step*0.95))           # steps run unsynchronised while training, a little faster than calibrated
         source.epoch_length = steps*tc.bs
-        tc = dataclasses.replace(tc, minutes=budget/60, epoch_length=source.epoch_length)
+        tc = dataclasses.replace(tc, minutes=round(budget/60, 3), epoch_length=source.epoch_length)
         run.report['train_config'] = dataclasses.asdict(tc)
         run.report['schedule'] = dict(kind='warmup-stable-decay', epochs=epochs, steps_per_epoch=steps, epoch_length=source.epoch_length,
                                       lr=tc.lr, warmup=tc.warmup, decay=tc.decay, budget_s=round(budget, 1))
@@ -334,7 +335,7 @@ def train(a, run):
         train_seconds = time.time() - t
         stint = learn.stint
         times = learn.cbs.filter(lambda c: type(c).__name__ == 'StepTimes')[0]
-        steps_done = stint['steps'] + stint['decay_steps']
+        steps_done = times.steps                           # the stint's record counts whole epochs only
         examples = steps_done*tc.bs
         ex_s = examples/max(train_seconds - valid_seconds*len(ck.history), 1e-9)
         data_s, model_s = (float(np.median(times.data)) if times.data else None), (float(np.median(times.model)) if times.model else None)
@@ -348,7 +349,7 @@ def train(a, run):
             data_over_model=(data_s/model_s) if data_s and model_s else None,
             gpu_peak_memory_mib=torch.cuda.max_memory_allocated(device)/2**20 if cuda else None)
         tr = run.report['training']
-        run.log(f"trained {steps_done} steps ({stint['steps']} steady + {stint['decay_steps']} decay, {examples} examples) in "
+        run.log(f"trained {steps_done} steps ({steps_done - stint['decay_steps']} steady + {stint['decay_steps']} decay, {examples} examples) in "
                 f"{train_seconds:.0f} s: {ex_s:.0f} examples/s, {tr['frames_s']:.0f} frames/s, {tr['tflops']:.2f} TFLOP/s" +
                 (f" ({100*tr['bf16_peak_fraction']:.2f}% of the {peak:.0f} TFLOP/s bf16 peak)" if peak else '') +
                 (f"; per step {1e3*data_s:.1f} ms data, {1e3*model_s:.1f} ms model" if data_s and model_s else '') +
