@@ -18,11 +18,11 @@ from fastcore.foundation import L
 
 from .audio import write_atomically
 from .model import (FrameTransformer, FrameTransformerConfig, get_config, save_checkpoint,
-                                     load_checkpoint, read_checkpoint_info, checkpoint_paths, CheckpointError)
+                                     load_checkpoint, load_model, read_checkpoint_info, checkpoint_paths, CheckpointError)
 
 # %% auto #0
 __all__ = ['bare_model', 'training_state', 'load_training_state', 'signals_deferred', 'AfterTrainingEpoch', 'TrainingCheckpoints',
-           'TrainingHistory', 'check_resume', 'restore_run', 'initial_model']
+           'TrainingHistory', 'check_resume', 'load_last_weights', 'restore_run', 'initial_model']
 
 # %% ../nbs/13_checkpoints.ipynb #5aeef27d
 def bare_model(model):
@@ -154,7 +154,7 @@ def check_resume(out, config):
     weights, _ = checkpoint_paths(out/'last')
     if not weights.exists(): raise CheckpointError(f"{out}: nothing to resume (no last.safetensors)")
     info = read_checkpoint_info(out/'last')
-    try: saved = FrameTransformerConfig.from_dict(info['config']).to_dict()
+    try: saved = type(config).from_dict(info['config']).to_dict()
     except (TypeError, ValueError) as e: raise CheckpointError(f"{weights}: invalid configuration ({e})") from None
     if saved != config.to_dict():
         diff = sorted(k for k in saved if saved[k] != config.to_dict().get(k))
@@ -168,12 +168,17 @@ def check_resume(out, config):
                               f"(epoch {state.get('epoch')}) do not match")
     return state
 
+def load_last_weights(learn):
+    "Load the weights of `learn.out/last` into `learn`'s model (of the model's own class and configuration class)."
+    model = bare_model(learn.model)
+    model.load_state_dict(load_model(learn.out/'last', type(model), type(model.config)).state_dict())
+
 def restore_run(learn, n_epoch, lr_max, kwargs):
     "Load the run saved in `learn.out` into `learn` (weights, optimizer, generators, history); returns its schedule `(n_epoch, lr_max, kwargs)`."
     if learn.out is None: raise ValueError("resume needs the learner's output folder (out=...)")
     info = check_resume(learn.out, learn.config)
     from safetensors.torch import load_file
-    bare_model(learn.model).load_state_dict(load_checkpoint(learn.out/'last').state_dict())
+    load_last_weights(learn)
     load_training_state(learn, load_file(str(learn.out/'last.state.safetensors')), info)
     schedule = info['schedule']
     if (n_epoch, lr_max) != (schedule['n_epoch'], schedule['lr_max']):

@@ -6,8 +6,8 @@ Docs: https://frame-transformer.github.io/frame-transformer/learner.html.md"""
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'SCHEDULES', 'VoxAugEpoch', 'preview_figure', 'SpectrogramPreview', 'check_training_setup',
-           'resolve_precision', 'training_learner', 'vocal_remover_learner', 'fit_vocal_remover', 'RunConfig',
-           'TrainConfig', 'prepare_run', 'EpochLines', 'run_training', 'configured', 'train_vocal_remover']
+           'resolve_precision', 'training_learner', 'vocal_remover_learner', 'fit_run', 'RunConfig', 'TrainConfig',
+           'prepare_run', 'EpochLines', 'run_training', 'configured', 'train_vocal_remover']
 
 # %% ../nbs/12_learner.ipynb #b42202d2
 import contextlib, dataclasses, os, warnings
@@ -83,12 +83,16 @@ def check_training_setup(dls, config, model=None):
     if crop is not None:
         if not isinstance(crop, int) or crop < 1: raise ValueError(f"crop size {crop!r} frames: must be a positive integer")
         model = model or FrameTransformer(config)
-        device = next(model.parameters()).device
+        device, was_training = next(model.parameters()).device, model.training
+        model.eval()                                       # a check moves no running statistics (a codec's codebook)
         try:
             with torch.no_grad(): out = model(torch.zeros(1, config.in_channels, config.bins, crop, device=device))
         except Exception as e:
             raise ValueError(f"configuration '{config.name}' cannot take crops of {crop} frames: {e}") from None
-        if out.shape != (1, config.in_channels, config.bins, crop):
+        finally: model.train(was_training)
+        if isinstance(out, tuple): out = out[0]            # a codec returns its reconstruction first
+        maps = getattr(config, 'outputs', config.in_channels)   # what the network writes (the phase predictor: 4 of 8)
+        if out.shape != (1, maps, config.bins, crop):
             raise ValueError(f"configuration '{config.name}' returns {tuple(out.shape)} for crops of {crop} frames")
 
 PRECISIONS = ('auto', 'bf16', 'fp16', 'fp32')
@@ -103,7 +107,7 @@ def resolve_precision(precision='auto'):
     return precision
 
 # %% ../nbs/12_learner.ipynb #7c48fc79
-def training_learner(dls, model, config, loss_func, out=None, meta=None, precision='auto', clip=1.0, accumulate=1,
+def training_learner(dls, model, config, loss_func, *, out=None, meta=None, precision='auto', clip=1.0, accumulate=1,
                      compile=False, metrics=(), cbs=None, **kwargs):
     "A fastai `Learner` training `model` (of `config`) on `dls` with the callbacks every run shares; checkpoints to `out` (with `meta`)."
     check_training_setup(dls, config, model)
@@ -126,12 +130,14 @@ def vocal_remover_learner(dls, config='tiny', model=None, out=None, vocal_weight
     config = get_config(config)
     model = seeded_model(config, seed) if model is None else model
     if getattr(dls, 'device', None) is not None: model.to(dls.device)
-    return training_learner(dls, model, config, separation_loss(loss, vocal_weight, spectral_weight), out, meta, precision,
-                            clip, accumulate, compile, metrics=[l1, StemSDR('instrumental'), StemSDR('vocals')] if metrics else [],
+    return training_learner(dls, model, config, separation_loss(loss, vocal_weight, spectral_weight), out=out, meta=meta,
+                            precision=precision, clip=clip, accumulate=accumulate, compile=compile,
+                            metrics=[l1, StemSDR('instrumental'), StemSDR('vocals')] if metrics else [],
                             cbs=[MaskToStems()] + ([SpectrogramPreview(out)] if preview else []) + list(cbs or []), **kwargs)
 
+
 # %% ../nbs/12_learner.ipynb #50feb6b5
-def fit_vocal_remover(learn, n_epoch=10, lr_max=1e-3, resume=False, **kwargs):
+def fit_run(learn, n_epoch=10, lr_max=1e-3, resume=False, **kwargs):
     "`fit_one_cycle` for `n_epoch` at `lr_max`, or, with `resume`, continue the run saved in `learn.out` where it stopped."
     learn.resume_epoch, learn.resume_best, learn.history_rows = 0, float('inf'), []
     if resume:
@@ -142,6 +148,7 @@ def fit_vocal_remover(learn, n_epoch=10, lr_max=1e-3, resume=False, **kwargs):
     try: learn.fit_one_cycle(n_epoch, lr_max, start_epoch=learn.resume_epoch, reset_opt=not resume, **kwargs)
     finally: learn.resume_scaler_state = None
     return learn
+
 
 # %% ../nbs/12_learner.ipynb #2749a3c1
 SCHEDULES = ('one-cycle', 'wsd')
@@ -184,7 +191,23 @@ class RunConfig:
             raise ValueError("a budget in minutes needs --schedule wsd (a one-cycle schedule is sized in epochs)")
         if self.minutes is not None and not self.minutes > 0: raise ValueError(f"minutes must be positive, not {self.minutes!r}")
         if not 0 < self.decay < 1: raise ValueError(f"decay must be a share between 0 and 1, not {self.decay!r}")
-        get_config(self.config)                                     # an unknown configuration name fails here
+        self.model_config()                                         # an unknown configuration name fails here
+
+    LEARNER_FIELDS = ('out', 'precision', 'clip', 'accumulate', 'compile', 'seed')     # the fields its learner takes
+
+    def model_config(self):
+        "The model configuration of the run: `config`, with the run's crop."
+        config = get_config(self.config)
+        return config if self.crop is None else dataclasses.replace(config, crop_frames=self.crop)
+
+    def learner_options(self):
+        "The keyword arguments of the run's learner (`training_learner`, and the learners built on it)."
+        return {name: getattr(self, name) for name in self.LEARNER_FIELDS}
+
+    def data_options(self):
+        "The keyword arguments of the run's DataLoaders (`voxaug_dataloaders` and the ones that take the same names)."
+        return dict(bs=self.bs, epoch_length=self.epoch_length, valid_length=self.valid_length, valid_files=self.valid_files,
+                    seed=self.seed, cache_dir=self.cache)
 
 @dataclass
 class TrainConfig(RunConfig):
@@ -193,6 +216,7 @@ class TrainConfig(RunConfig):
     vocal_weight:Annotated[float, "l1 loss only: weight of the vocal L1 term"]=0.
     spectral_weight:Annotated[float, "l1 loss only: weight of the multi-resolution spectral term"]=0.
     init:Annotated[str, "checkpoint whose weights start the training (e.g. a denoising-pretrained one; 'bundled': the model that ships with the package)"]=None
+    LEARNER_FIELDS = RunConfig.LEARNER_FIELDS + ('loss', 'vocal_weight', 'spectral_weight')
 
     def __post_init__(self):
         super().__post_init__()
@@ -201,8 +225,7 @@ class TrainConfig(RunConfig):
 # %% ../nbs/12_learner.ipynb #d52c7e70
 def prepare_run(run):
     "Check `run` (a `RunConfig`) before any data is read; returns `(model configuration, device, DataLoader workers)`."
-    config = get_config(run.config)
-    if run.crop is not None: config = dataclasses.replace(config, crop_frames=run.crop)
+    config = run.model_config()
     last = checkpoint_paths(Path(run.out)/'last')[0]
     stint = run.schedule == 'wsd' and run.resume              # a stint resumes the run in `out`, or starts it
     if stint:
@@ -220,22 +243,25 @@ class EpochLines:
     def __call__(self, values):
         names = list(self.learn.recorder.metric_names)
         if list(values) == names: return                    # the header, which a progress bar would print
+        if len(values) == 2 and len(names) > 2: return      # an epoch fastai skipped (resuming later): its number and time only
         fmt = lambda v: f'{v:.4f}' if isinstance(v, float) else str(v)
         self.write('  '.join(f'{n} {fmt(v)}' for n, v in zip(names, values)))
 
-def run_training(learn, run, device, show_progress=True, what=''):
-    "Say what is trained, then `fit_vocal_remover` as `run` says, under DDP when launched by torchrun; returns `learn`."
+def run_training(learn, run, device, show_progress=True, what='', log=None):
+    "Say what is trained, then `fit_run` or `fit_stint` as `run` says, under DDP when launched by torchrun; returns `learn`."
+    say = log or print
     if not rank_distrib():
-        print(f"{learn.config.name}{what}: {count_parameters(bare_model(learn.model)):,} parameters, {learn.precision}, "
+        say(f"{learn.config.name}{what}: {count_parameters(bare_model(learn.model)):,} parameters, {learn.precision}, "
               f"{len(learn.dls.train)} batches of {run.bs} x {learn.config.crop_frames} frames per epoch -> {run.out}")
     bar = contextlib.nullcontext() if show_progress else learn.no_bar()
-    if not show_progress: learn.logger = EpochLines(learn)
+    if not show_progress: learn.logger = EpochLines(learn, log)
     with distributed_training(learn, cpu=device.type == 'cpu'), bar:
         if run.schedule == 'wsd':
             if not run.resume and checkpoint_paths(Path(run.out)/'last')[0].exists():
                 raise ValueError(f"{run.out} holds a steady run: continue it with resume")
-            fit_stint(learn, run.lr, run.minutes, None if run.minutes else run.epochs, run.warmup, run.decay)
-        else: fit_vocal_remover(learn, run.epochs, run.lr, resume=run.resume)
+            learn.stint = fit_stint(learn, lr=run.lr, minutes=run.minutes, epochs=None if run.minutes else run.epochs,
+                                    warmup=run.warmup, decay=run.decay, log=say)
+        else: fit_run(learn, run.epochs, run.lr, resume=run.resume)
     return learn
 
 # %% ../nbs/12_learner.ipynb #8bd31b05
@@ -267,14 +293,10 @@ def train_vocal_remover(instrumentals, vocals, train=None, pairs=None, valid_sou
         init = asset('default.safetensors')
     resuming = train.resume and checkpoint_paths(Path(train.out)/'last')[0].exists()
     model = initial_model(init, config) if init is not None and not resuming else None  # resuming restores its own weights
-    dls = voxaug_dataloaders(instrumentals, vocals, config, bs=train.bs, epoch_length=train.epoch_length,
-                             valid_length=train.valid_length, valid_files=train.valid_files, pairs=pairs, augment=augment,
-                             seed=train.seed, num_workers=workers, cache_dir=train.cache, device=device,
-                             verbose=not rank_distrib(), valid_sources=valid_sources)
+    dls = voxaug_dataloaders(instrumentals, vocals, config, **train.data_options(), pairs=pairs, augment=augment,
+                             valid_sources=valid_sources, num_workers=workers, device=device, verbose=not rank_distrib())
     if train_set is not None: dls.loaders[0] = dls.train.new(dataset=train_set(dls.train.dataset))
-    learn = vocal_remover_learner(dls, config, model=model, out=train.out, vocal_weight=train.vocal_weight,
-                                  spectral_weight=train.spectral_weight, loss=train.loss, precision=train.precision,
-                                  clip=train.clip, accumulate=train.accumulate, compile=train.compile, seed=train.seed,
+    learn = vocal_remover_learner(dls, config, model=model, **train.learner_options(),
                                   meta={**(meta or {}), **({'init': str(init)} if init is not None else {})} or None)
     return run_training(learn, train, device, show_progress)
 

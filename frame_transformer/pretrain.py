@@ -23,7 +23,7 @@ from .library import AudioLibrary, LibraryError
 from .augment import Augmentations
 from .voxaug import VoxAug
 from .checkpoints import bare_model, initial_model
-from .learner import training_learner, fit_vocal_remover, RunConfig, configured, prepare_run, run_training
+from .learner import training_learner, fit_run, RunConfig, configured, prepare_run, run_training
 
 # %% auto #0
 __all__ = ['PRETRAIN_TASK', 'crop_rms', 'corrupt', 'denoise', 'sample_gamma', 'snr_db', 'UnlabeledCrops', 'denoising_dataloaders',
@@ -181,8 +181,8 @@ def pretrain_learner(dls, config='tiny', model=None, out=None, precision='auto',
     train_ds = dls.train.dataset
     meta = dict(task=PRETRAIN_TASK, objective='predict the noise ε of √γ·x + √(1−γ)·σ·ε (MSE)',
                 gamma=getattr(train_ds, 'gamma', None), sources=getattr(train_ds, 'sources', None))
-    return training_learner(dls, NoisePredictor(model), config, noise_mse, out, meta, precision, clip, accumulate, compile,
-                            cbs=cbs, **kwargs)
+    return training_learner(dls, NoisePredictor(model), config, noise_mse, out=out, meta=meta, precision=precision, clip=clip,
+                            accumulate=accumulate, compile=compile, cbs=cbs, **kwargs)
 
 # %% ../nbs/41_pretrain.ipynb #504ca369
 def denoising_figure(model, dataset, index=0, levels=(0.9, 0.5, 0.2), max_khz=None):
@@ -238,10 +238,7 @@ def pretrain(sources, run=None, valid_sources=None, augment=None, show_progress=
     "Pretrain a FrameTransformer as a denoiser on unlabeled audio in `sources`, as `run` (a `PretrainConfig`, with `changes`) says; checkpoints and history go to `run.out`."
     run = configured(PretrainConfig, run, changes)
     config, device, workers = prepare_run(run)
-    dls = denoising_dataloaders(sources, config, bs=run.bs, epoch_length=run.epoch_length, valid_length=run.valid_length,
-                                valid_files=run.valid_files, valid_sources=valid_sources, mix=run.mix, gamma=run.gamma,
-                                augment=augment, seed=run.seed, num_workers=workers, cache_dir=run.cache, device=device,
-                                verbose=not rank_distrib())
-    learn = pretrain_learner(dls, config, out=run.out, precision=run.precision, clip=run.clip, accumulate=run.accumulate,
-                             compile=run.compile, seed=run.seed)
+    dls = denoising_dataloaders(sources, config, **run.data_options(), valid_sources=valid_sources, mix=run.mix, gamma=run.gamma,
+                                augment=augment, num_workers=workers, device=device, verbose=not rank_distrib())
+    learn = pretrain_learner(dls, config, **run.learner_options())
     return run_training(learn, run, device, show_progress, what=f" denoiser on {', '.join(dls.train_ds.sources)}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json, math, time
 from dataclasses import dataclass, asdict, fields, replace
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import torch
@@ -20,11 +21,18 @@ from .audio import (Stft, SAMPLE_RATE, check_wave, to_stereo, resample, split_ny
 from .layers import MultichannelLinear, FrameEncoder
 from .attention import FrameTransformerEncoder
 from .model import CheckpointError, save_checkpoint, read_checkpoint_info, checkpoint_paths, count_parameters, load_model
+from fastai.callback.core import Callback
+from fastai.torch_core import rank_distrib
+from .voxaug import voxaug_dataloaders
+from .checkpoints import bare_model
+from .learner import RunConfig, training_learner, configured, prepare_run, run_training
 
 # %% auto #0
 __all__ = ['CODEC_CONFIGS', 'CODEC_KIND', 'CodecConfig', 'compress', 'expand', 'stereo_spectrogram', 'code_histogram',
            'perplexity', 'dead_codes', 'FrameQuantizer', 'FrameCodecEncoder', 'FrameCodecDecoder', 'FrameVQ',
-           'wave_target', 'fit_codec', 'griffin_lim', 'spectral_convergence', 'FrameCodec', 'save_codec', 'load_codec']
+           'wave_target', 'codec_config', 'CodecBatch', 'codec_dataloaders', 'reconstruction_l2', 'codec_loss',
+           'code_perplexity', 'CodecSteps', 'codec_learner', 'CodecRunConfig', 'train_codec', 'griffin_lim',
+           'spectral_convergence', 'FrameCodec', 'save_codec', 'load_codec']
 
 # %% ../nbs/42_quantizer.ipynb #681ac428
 @dataclass(frozen=True)
@@ -85,9 +93,9 @@ class CodecConfig:
 
 CODEC_CONFIGS = {
     'tiny': CodecConfig('tiny', sample_rate=16000, n_fft=256, hop_length=128, channels=(2, 4), features=(32, 16), transformer_layers=(1, 1),
-                        num_heads=2, codebook_size=32, crop_frames=32),
+                        num_heads=2, codebook_size=32, decay=0.95, crop_frames=32),
     'small': CodecConfig('small', channels=(4, 8), features=(64, 32), transformer_layers=(1, 1), num_heads=4,
-                         codebook_size=256, decay=0.95, crop_frames=128),   # decay 0.95: short (CPU) runs
+                         codebook_size=256, decay=0.95, crop_frames=128),   # decay 0.95 (both): short (CPU) runs
 }
 
 # %% ../nbs/42_quantizer.ipynb #01aae662
@@ -251,28 +259,94 @@ def wave_target(waves, config):
     spec, _ = split_nyquist(stereo_spectrogram(waves, config.stft))
     return compress(spec.abs(), config.power)
 
-def fit_codec(model, batches, steps, lr_max=2e-3, weight_decay=0., progress=None, log_every=50):
-    "Train `model` for `steps` batches of waves `(B, 2, samples)` drawn from the iterable `batches`; returns the history."
-    device = next(model.parameters()).device
-    opt = torch.optim.AdamW(model.parameters(), lr=lr_max, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr_max, total_steps=steps, pct_start=0.1)
-    history, it, start = [], iter(batches), time.time()
-    model.train()
-    for step in range(steps):
-        try: waves = next(it)
-        except StopIteration: it = iter(batches); waves = next(it)
-        target = wave_target(waves.to(device), model.config)
-        reconstruction, codes, commitment = model(target)
-        reconstruction_loss = F.mse_loss(reconstruction, target)
-        loss = reconstruction_loss + commitment
-        opt.zero_grad(); loss.backward(); opt.step(); sched.step()
-        row = dict(step=step + 1, loss=loss.item(), reconstruction=reconstruction_loss.item(), commitment=commitment.item(),
-                   perplexity=perplexity(codes, model.config.codebook_size) if codes is not None else None,
-                   restarts=model.quantizer.restarts if model.quantizer is not None else 0, seconds=time.time() - start)
-        history.append(row)
-        if progress and (step + 1) % log_every == 0: progress(row)
-    model.eval()
-    return history
+def codec_config(config):
+    "A `CodecConfig` from one of `CODEC_CONFIGS`' names (or a `CodecConfig`, unchanged)."
+    if isinstance(config, CodecConfig): return config
+    if config not in CODEC_CONFIGS: raise ValueError(f"unknown codec configuration {config!r} (known: {', '.join(CODEC_CONFIGS)})")
+    return CODEC_CONFIGS[config]
+
+CODEC_KIND = 'frame-codec'                # meta.kind of a codec's checkpoints (see Checkpoints, below)
+
+# %% ../nbs/42_quantizer.ipynb #c0dec1e1
+class CodecBatch:
+    "DataLoader `after_batch`: voxaug waveforms `(stems, index)` -> `(target, target)`, the compressed magnitudes of the mixtures."
+    def __init__(self, config): self.config = config
+    def __call__(self, batch):
+        stems, _ = batch                                        # (B, 2 stems, 2 channels, samples)
+        target = wave_target(stems.sum(1), self.config)         # the mixture's (B, 2, bins, frames)
+        return target, target
+
+def codec_dataloaders(instrumentals, vocals, config='tiny', bs=8, **kwargs):
+    "`voxaug_dataloaders` of mixtures of two folders whose batches are `(target, target)` compressed magnitudes for a codec `config`."
+    config = codec_config(config)
+    dls = voxaug_dataloaders(instrumentals, vocals, config, bs=bs, gpu_stft=True, **kwargs)
+    for dl in dls.loaders: dl.after_batch = CodecBatch(config)
+    dls.n_inp = 1
+    return dls
+
+# %% ../nbs/42_quantizer.ipynb #c0dec1ea
+def reconstruction_l2(pred, target):
+    "L2 of the reconstruction (`pred`: the codec's reconstruction, codes and commitment loss) on compressed magnitudes."
+    return F.mse_loss(pred[0].float(), target.float())
+
+def codec_loss(pred, target):
+    "The codec's training loss: the reconstruction's L2 plus the quantizer's commitment loss."
+    return reconstruction_l2(pred, target) + pred[2]
+
+def code_perplexity(pred, target):
+    "Perplexity of a batch's codes."
+    return torch.tensor(perplexity(pred[1], int(pred[1].max()) + 1))
+
+class CodecSteps(Callback):
+    "Every training step's loss, reconstruction L2, commitment, perplexity of the batch's codes and dead-code restarts so far, in `learn.codec_history`."
+    order = 55
+    def before_fit(self):
+        if not hasattr(self.learn, 'codec_history'): self.learn.codec_history = []
+        self.t0 = time.time()
+    def after_batch(self):
+        if not self.training: return
+        codes, quantizer, history = self.pred[1], bare_model(self.model).quantizer, self.learn.codec_history
+        with torch.no_grad(): reconstruction = reconstruction_l2(self.pred, *self.yb).item()
+        history.append(dict(step=len(history) + 1, loss=self.loss.detach().item(), reconstruction=reconstruction,
+                            commitment=self.pred[2].detach().item(),
+                            perplexity=perplexity(codes, quantizer.codebook_size) if quantizer is not None else None,
+                            restarts=quantizer.restarts if quantizer is not None else 0, seconds=time.time() - self.t0))
+
+def codec_learner(dls, config='tiny', model=None, out=None, seed=0, metrics=True, cbs=None, meta=None, **kwargs):
+    "A fastai `Learner` training a `FrameVQ` of `config` (or `model`) on `codec_dataloaders`, checkpointing codecs to `out`."
+    config = codec_config(config)
+    if model is None:
+        torch.manual_seed(seed)
+        model = FrameVQ(config)
+    if getattr(dls, 'device', None) is not None: model.to(dls.device)
+    watch = [reconstruction_l2] + ([code_perplexity] if config.quantized else [])
+    return training_learner(dls, model, config, codec_loss, out=out, meta={'kind': CODEC_KIND, **(meta or {})},
+                            metrics=watch if metrics else [], cbs=[CodecSteps()] + list(cbs or []), **kwargs)
+
+# %% ../nbs/42_quantizer.ipynb #c0dec1ec
+@dataclass
+class CodecRunConfig(RunConfig):
+    "A training run of a frame codec (`train_codec`): a `RunConfig` whose configuration is a codec's, with its codebook size."
+    config:Annotated[str, "codec configuration", {'choices': list(CODEC_CONFIGS)}]='small'
+    codebook_size:Annotated[int, "codes in the codebook (0: no quantization; default: the configuration's)"]=None
+    lr:Annotated[float, "maximum learning rate of the one-cycle schedule (wsd: the stable rate)"]=2e-3
+    out:Annotated[str, "output folder: checkpoints and history"]='runs/codec'
+
+    def model_config(self):
+        "The codec configuration of the run: `config` with the run's crop and codebook size."
+        config = codec_config(self.config)
+        if self.crop is not None: config = replace(config, crop_frames=self.crop)
+        if self.codebook_size is not None: config = replace(config, name=f'{config.name}-K{self.codebook_size}', codebook_size=self.codebook_size)
+        return config
+
+def train_codec(instrumentals, vocals, run=None, valid_sources=None, augment=None, show_progress=True, **changes):
+    "Train a frame codec on voxaug mixtures of two folders as `run` (a `CodecRunConfig`, with `changes`) says; checkpoints and history go to `run.out`."
+    run = configured(CodecRunConfig, run, changes)
+    config, device, workers = prepare_run(run)
+    dls = codec_dataloaders(instrumentals, vocals, config, **run.data_options(), valid_sources=valid_sources, augment=augment,
+                            num_workers=workers, device=device, verbose=not rank_distrib())
+    learn = codec_learner(dls, config, **run.learner_options())
+    return run_training(learn, run, device, show_progress, what=' codec')
 
 # %% ../nbs/42_quantizer.ipynb #a4e36355
 def griffin_lim(magnitude, stft, n_iter=32, momentum=0.99, length=None, seed=0):
@@ -362,8 +436,6 @@ class FrameCodec:
     def bits_per_second(self): return self.config.bits_per_second
 
 # %% ../nbs/42_quantizer.ipynb #65293729
-CODEC_KIND = 'frame-codec'
-
 def save_codec(model, path, meta=None, dtype=None):
     "Save a `FrameVQ` as `path.safetensors` + `path.json` (atomically)."
     return save_checkpoint(model, path, meta={'kind': CODEC_KIND, **(meta or {})}, dtype=dtype)

@@ -13,7 +13,8 @@ from fastai.torch_core import rank_distrib
 
 from .audio import write_atomically
 from .model import save_checkpoint, checkpoint_paths, load_checkpoint
-from .checkpoints import (bare_model, check_resume, load_training_state, AfterTrainingEpoch, _jsonable)
+from .checkpoints import (bare_model, check_resume, load_training_state, load_last_weights,
+                                           AfterTrainingEpoch, _jsonable)
 
 # %% auto #0
 __all__ = ['stable_lr', 'decay_lr', 'StableRate', 'DecayRate', 'EndBefore', 'read_stints', 'write_stints', 'StintRecord',
@@ -85,7 +86,7 @@ def _resume_steady(learn, record):
     "Load the steady run saved in `learn.out` into `learn`; returns (next epoch, global step, examples so far)."
     from safetensors.torch import load_file
     info = check_resume(learn.out, learn.config)
-    bare_model(learn.model).load_state_dict(load_checkpoint(learn.out/'last').state_dict())
+    load_last_weights(learn)
     load_training_state(learn, load_file(str(learn.out/'last.state.safetensors')), info)
     learn.resume_best, learn.history_rows = info['best'], info.get('history', [])
     epoch = info['epoch']
@@ -99,7 +100,8 @@ def _train_loader_length(learn, examples):
     old = len(ds)
     for obj in (ds, getattr(ds, 'source', None)):
         if obj is not None and hasattr(obj, 'epoch_length'): obj.epoch_length = examples
-    if getattr(dl, 'n', None) is not None: dl.n = examples
+    if getattr(dl, 'n', None) is not None and not isinstance(getattr(type(dl), 'n', None), property):
+        dl.n = examples                          # a fastai DataLoader's own count (a `DeviceLoader` counts its dataset)
     return old
 
 def fit_stint(learn, lr=5e-4, minutes=None, epochs=None, warmup=200, decay=0.1, meta=None, log=print):

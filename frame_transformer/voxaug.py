@@ -282,7 +282,7 @@ class Concat(SeparationSet):
         return self.sets[k].waves(i - int(self.offsets[k]))
 
 # %% ../nbs/10_voxaug.ipynb #028ef6b0
-def voxaug_dataloaders(instrumentals, vocals, config=None, bs=8, crop_frames=None, stft=None, epoch_length=1024,
+def voxaug_dataloaders(instrumentals, vocals, config=None, *, bs=8, crop_frames=None, stft=None, epoch_length=1024,
                        valid_length=64, valid_files=0.1, pairs=None, augment=None, seed=0, num_workers=0,
                        cache_dir=None, device=None, sr=None, verbose=False, valid_sources=None, gpu_stft=None,
                        on_device=False):
@@ -313,8 +313,10 @@ def voxaug_dataloaders(instrumentals, vocals, config=None, bs=8, crop_frames=Non
         device = device or 'cpu'
         train_dl = DeviceLoader(DeviceVoxAug(train, bs, device))
         valid_dl = (DeviceLoader(DeviceVoxAug(valid, bs, device), drop_last=False) if real is None else
-                    voxaug_dataloaders(instrumentals, vocals, config, bs, crop_frames, stft, bs, valid_length, valid_files,
-                                       pairs, augment, seed, num_workers, cache_dir, device, sr, False, valid_sources, gpu_stft).valid)
+                    voxaug_dataloaders(instrumentals, vocals, config, bs=bs, crop_frames=crop_frames, stft=stft, epoch_length=bs,
+                                       valid_length=valid_length, valid_files=valid_files, pairs=pairs, augment=augment,
+                                       seed=seed, num_workers=num_workers, cache_dir=cache_dir, device=device, sr=sr,
+                                       valid_sources=valid_sources, gpu_stft=gpu_stft).valid)
         dls = DataLoaders(train_dl, valid_dl, device=device)
         dls.n_inp = 1
         return dls

@@ -12,10 +12,13 @@ The run, in phases, each timed in the report:
   data        decode the pack once into the cache, then into 16-bit tensors on the GPU (voxaug on the device)
   calibrate   time training steps for a few seconds on a copy of the model (data time and model time apart), and
               one validation pass, which also scores the initial weights
-  train       a one-cycle schedule sized from those times to end inside --minutes of the start, in bf16, in epochs
-              of about --epoch-seconds; after every epoch the best weights so far go to OUT/model.safetensors +
+  train       one stint of ft-train's warmup-stable-decay schedule (`learner.run_training` with `TrainConfig.minutes`,
+              see nbs/16_stints.ipynb), in bf16, ending inside --minutes of the start: epochs of about
+              --epoch-seconds (sized from the calibration) at the stable rate, then a decayed copy, the candidate.
+              After every epoch (the candidate's too) the best weights so far go to OUT/model.safetensors +
               model.json (float16, the checkpoint the Separator loads) and the report is rewritten, so that a run
-              killed at any point still returns a model and its figures
+              killed at any point still returns a model and its figures. The run's own folder (last.*, its state,
+              stints.json) stays outside OUT (--run-dir; a temporary one by default)
   bench       optional (--bench-model, --bench-separate), only while time remains before --stop-minutes; a failure
               there never touches the trained model
 The files: model.safetensors, model.json, report.json, gpu_train.log, preview.png, and bench.txt with --bench-*.
@@ -101,10 +104,11 @@ def callbacks():
     class StepTimes(Callback):
         "Data time (waiting for the batch) and model time (forward, backward, step) of every `every`-th training step, synchronised."
         order = -5
-        def __init__(self, device, every=20, skip=3): self.device, self.every, self.skip, self.data, self.model = device, every, skip, [], []
+        def __init__(self, device, every=20, skip=3): self.device, self.every, self.skip, self.data, self.model, self.steps = device, every, skip, [], [], 0
         def _sampled(self, i): return i >= self.skip and i % self.every == 0
         def after_batch(self):
             if not self.training: return
+            self.steps += 1                                   # every training step, those of an epoch cut short too
             if getattr(self, 't1', None) is not None:
                 sync(self.device); self.model.append(time.perf_counter() - self.t1); self.t1 = None
             if self._sampled(self.iter + 1): sync(self.device); self.t0 = time.perf_counter()
@@ -114,18 +118,23 @@ def callbacks():
         def before_epoch(self): self.t0 = self.t1 = None
 
     class StopAfter(Callback):
-        """End the fit (cleanly: the recorder and checkpoints keep what they have) once `time.time()` passes `deadline`
-        after at least `min_steps` steps. With `hard`, not before the first epoch has ended (so that a run slower than
-        calibrated still returns a validated model), but at `hard` in any case."""
+        "End the calibration's fit (cleanly) once `time.time()` passes `deadline` after at least `min_steps` steps."
         order = 99
-        def __init__(self, deadline, min_steps=0, hard=None): self.deadline, self.min_steps, self.hard = deadline, min_steps, hard
+        def __init__(self, deadline, min_steps=0): self.deadline, self.min_steps = deadline, min_steps
         def after_batch(self):
-            now = time.time()
-            if self.hard is not None and now > self.hard: raise CancelFitException()
-            first_epoch_over = self.hard is None or self.epoch >= 1
-            if now > self.deadline and self.train_iter >= self.min_steps and first_epoch_over: raise CancelFitException()
+            if time.time() > self.deadline and self.train_iter >= self.min_steps: raise CancelFitException()
 
-    return StepTimes, StopAfter
+    class HardStop(Callback):
+        """End the steady training at `time.time()` `at`, even inside an epoch (a run much slower than calibrated), so
+        that the report and the return fit the device call; the decay that follows always runs (its own time-capped
+        steps, at least one, and a validation), so the candidate has its figures."""
+        order = 99
+        def __init__(self, at): self.at = at
+        def after_batch(self):
+            decaying = any(type(cb).__name__ == 'DecayRate' for cb in self.learn.cbs)
+            if not decaying and time.time() > self.at: raise CancelFitException()
+
+    return StepTimes, StopAfter, HardStop
 
 
 def lease_checkpoint(run, meta):
@@ -138,6 +147,7 @@ def lease_checkpoint(run, meta):
     from frame_transformer.losses import dataset_of
 
     class LeaseCheckpoint(Callback):
+        "After each training epoch of the stint, steady or the decay's ('decay'): its row; the best weights so far to OUT/model."
         order = 65                                    # after the Recorder (50)
         def __init__(self): self.best, self.history, self.meta = float('inf'), [], meta
         def before_epoch(self): self.trained, self.t = False, time.time()
@@ -145,9 +155,10 @@ def lease_checkpoint(run, meta):
         def after_epoch(self):
             if not self.trained: return
             names = self.recorder.metric_names[1:-1]
-            row = dict(epoch=self.epoch, **{k: float(v) for k, v in zip(names, self.recorder.values[-1])},
+            decay = any(type(cb).__name__ == 'DecayRate' for cb in self.learn.cbs)
+            row = dict(epoch='decay' if decay else self.epoch, **{k: float(v) for k, v in zip(names, self.recorder.values[-1])},
                        lr=float(self.opt.hypers[-1]['lr']), seconds=round(time.time() - self.t, 1),
-                       examples=self.dls.train.n if self.epoch < self.n_epoch else None)
+                       examples=len(self.dls.train)*self.dls.train.bs)
             self.history.append(row)
             run.report['history'] = self.history
             improved = row['valid_loss'] < self.best
@@ -155,16 +166,15 @@ def lease_checkpoint(run, meta):
                 self.best = row['valid_loss']
                 model = bare_model(self.model)
                 save_checkpoint(model, run.out/'model', dtype=torch.float16,
-                                meta=dict(self.meta, best_epoch=self.epoch, history=self.history,
+                                meta=dict(self.meta, best_epoch=row['epoch'], history=self.history,
                                           wall_minutes=round(run.elapsed()/60, 2)))
                 run.report['best'] = dict(row)
                 try:
                     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
-                    fig = preview_figure(model, dataset_of(self.dls.valid), 0, f'epoch {self.epoch}')
+                    fig = preview_figure(model, dataset_of(self.dls.valid), 0, f"epoch {row['epoch']}")
                     fig.savefig(run.out/'preview.png', dpi=50); plt.close(fig)
                 except Exception as e: run.log(f"preview failed ({type(e).__name__}: {e}); the model is saved")
-            run.log(' '.join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()) +
-                    ('  -> model.safetensors' if improved else ''))
+            if improved: run.log(f"epoch {row['epoch']}: best so far (valid_loss {row['valid_loss']:.4g}) -> model.safetensors")
             run.save()
     return LeaseCheckpoint()
 
@@ -172,7 +182,7 @@ def lease_checkpoint(run, meta):
 # ---------------------------------------------------------------------------------------------- the run
 # The training settings a lease shares with ft-train and the library are TrainConfig fields (declared there once);
 # these are the lease's own defaults for some of them. Its other options are its budget and timing.
-SHARED = ('config', 'crop', 'bs', 'lr', 'loss', 'valid_length', 'seed', 'init')
+SHARED = ('config', 'crop', 'bs', 'lr', 'warmup', 'decay', 'loss', 'valid_length', 'seed', 'init')
 LEASE_DEFAULTS = dict(bs=128, init='default')
 
 def add_train_options(parser):
@@ -184,18 +194,19 @@ def add_train_options(parser):
         if f.name not in SHARED: continue
         meta = getattr(hints[f.name], '__metadata__', ('',))
         help_ = meta[0] + (" ('default': the bundled model; 'none': random weights)" if f.name == 'init' else '')
-        kind = {'bs': int, 'crop': int, 'valid_length': int, 'seed': int, 'lr': float}.get(f.name, str)
+        kind = {'bs': int, 'crop': int, 'valid_length': int, 'seed': int, 'warmup': int, 'lr': float, 'decay': float}.get(f.name, str)
         extra = meta[1] if len(meta) > 1 else {}
         parser.add_argument('--' + f.name.replace('_', '-'), type=kind, default=LEASE_DEFAULTS.get(f.name, f.default),
                             help=help_, **{k: v for k, v in extra.items() if k == 'choices'})
 
-def lease_train_config(a, cuda):
-    "The run's `TrainConfig`: what ft-train would be given for the same training (bf16 on the GPU, fp32 in rehearsal)."
+def lease_train_config(a, cuda, run_dir):
+    """The run's `TrainConfig`: what `ft-train --schedule wsd --resume` would be given for the same training (bf16 on
+    the GPU, fp32 in rehearsal), in the run folder `run_dir`; its minutes and epoch length come from the calibration."""
     from frame_transformer.learner import TrainConfig
     from frame_transformer.assets import asset
     init = {'none': None, 'default': str(asset('default.json').with_suffix(''))}.get(a.init, a.init)
     return TrainConfig(**{k: getattr(a, k) for k in SHARED if k != 'init'}, init=init, precision='bf16' if cuda else 'fp32',
-                       out=a.out, overwrite=True, workers=0)
+                       schedule='wsd', resume=True, out=str(run_dir), workers=0)
 
 def warm_cache(files, cache, sr, workers):
     "Decode the pack's files into the audio cache, `workers` processes at a time (AudioLibrary then finds them there)."
@@ -224,41 +235,40 @@ def flops_per_example(model, config, frames, device):
 
 def train(a, run):
     import numpy as np, torch
-    from frame_transformer.model import count_parameters, seeded_model, save_checkpoint
-    from frame_transformer.learner import vocal_remover_learner, fit_vocal_remover, prepare_run
-    from frame_transformer.checkpoints import initial_model, bare_model
+    from frame_transformer.model import count_parameters, seeded_model
+    from frame_transformer.learner import vocal_remover_learner, prepare_run, run_training
+    from frame_transformer.checkpoints import initial_model
     from frame_transformer.device import datasheet_bf16_tflops
     from frame_transformer.voxaug import voxaug_dataloaders
     from frame_transformer.pack import pack_files
-    StepTimes, StopAfter = callbacks()
+    StepTimes, StopAfter, HardStop = callbacks()
     deadline = run.start + a.minutes*60
     with run.phase('setup'):
         cuda = torch.cuda.is_available()
         if not cuda and not a.rehearse:
             raise SystemExit("gpu_train: no CUDA device: this script trains on a GPU (run it with --rehearse to try it on the CPU)")
-        tc = lease_train_config(a, cuda)
+        run_dir = Path(a.run_dir or tempfile.mkdtemp(prefix='ft-gpu-run-'))
+        if (run_dir/'last.safetensors').exists(): raise SystemExit(f"gpu_train: {run_dir} holds a run: give an empty or new --run-dir")
+        tc = lease_train_config(a, cuda, run_dir)
         config, device, _ = prepare_run(tc)                   # the same checks and model configuration as ft-train
         name = torch.cuda.get_device_name(device) if cuda else f'cpu ({torch.get_num_threads()} threads)'
         peak = datasheet_bf16_tflops(device)
-        init = tc.init
-        model = initial_model(init, config) if init is not None else seeded_model(config, tc.seed).train()
-        precision = tc.precision
+        model = initial_model(tc.init, config) if tc.init is not None else seeded_model(config, tc.seed).train()
         run.report.update(device=name, torch=torch.__version__, python=platform.python_version(), config=config.to_dict(),
-                          parameters=count_parameters(model), init=str(init) if init else 'none', bs=tc.bs, lr=tc.lr,
-                          loss=tc.loss, precision=precision, minutes=a.minutes, peak_bf16_tflops=peak,
-                          train_config=dataclasses.asdict(tc), command=' '.join(sys.argv), rehearsal=bool(a.rehearse))
+                          parameters=count_parameters(model), init=str(tc.init) if tc.init else 'none', bs=tc.bs, lr=tc.lr,
+                          loss=tc.loss, precision=tc.precision, minutes=a.minutes, peak_bf16_tflops=peak,
+                          command=' '.join(sys.argv), rehearsal=bool(a.rehearse), run_dir=str(run_dir))
         run.log(f"{name}, torch {torch.__version__}, {config.name} ({count_parameters(model):,} parameters, {config.crop_frames} frames), "
-                f"init {run.report['init']}, {precision}, batch {tc.bs}")
+                f"init {run.report['init']}, {tc.precision}, batch {tc.bs}")
     with run.phase('data'):
         files = {(s, k): pack_files(a.pack, s, k) for s in ('train', 'valid') for k in ('instrumental', 'vocals')}
         info = json.loads((Path(a.pack)/'pack.json').read_text()) if (Path(a.pack)/'pack.json').exists() else {}
         run.report['pack'] = {k: info.get(k) for k in ('corpus', 'kbps', 'seconds', 'files', 'bytes', 'seconds_per_stratum')}
-        cache = Path(a.cache or tempfile.mkdtemp(prefix='ft-gpu-cache-'))
+        tc = dataclasses.replace(tc, cache=str(Path(a.cache or tempfile.mkdtemp(prefix='ft-gpu-cache-'))), epoch_length=tc.bs)
         t = time.time()
-        warm_cache([p for f in files.values() for p in f], cache, config.sample_rate, a.workers)
-        run.log(f"pack {a.pack}: {sum(map(len, files.values()))} files decoded into {cache} in {time.time() - t:.1f} s")
-        dls = voxaug_dataloaders(files['train', 'instrumental'], files['train', 'vocals'], config, bs=tc.bs,
-                                 epoch_length=tc.bs, valid_length=tc.valid_length, seed=tc.seed, cache_dir=cache,
+        warm_cache([p for f in files.values() for p in f], tc.cache, config.sample_rate, a.workers)
+        run.log(f"pack {a.pack}: {sum(map(len, files.values()))} files decoded into {tc.cache} in {time.time() - t:.1f} s")
+        dls = voxaug_dataloaders(files['train', 'instrumental'], files['train', 'vocals'], config, **tc.data_options(),
                                  valid_sources=(files['valid', 'instrumental'], files['valid', 'vocals']),
                                  device=device, on_device=True)
         train_ds = dls.train.dataset
@@ -268,24 +278,22 @@ def train(a, run):
     with run.phase('calibrate'):
         source = train_ds.source
         source.epoch_length = tc.bs*100000
-        probe = vocal_remover_learner(dls, config, model=copy.deepcopy(model), loss=tc.loss, precision=precision, clip=tc.clip,
+        probe = vocal_remover_learner(dls, config, model=copy.deepcopy(model), **dict(tc.learner_options(), out=None),
                                       preview=False, metrics=False, cbs=[StepTimes(device, every=1, skip=3),
                                                                          StopAfter(time.time() + a.calibrate_seconds, min_steps=8)])
-        probe.logger = learn_logger = lambda *args: None        # the epoch table goes to the run's log, once
-        t = time.time()
-        with probe.no_bar(): probe.fit(1, tc.lr/25)             # the one cycle's starting rate; the copy is thrown away
+        probe.logger = lambda *args: None                       # the epoch table goes to the run's log, once
+        with probe.no_bar(): probe.fit(1, tc.lr/25)             # the warmup's starting rate; the copy is thrown away
         times = probe.cbs.filter(lambda c: type(c).__name__ == 'StepTimes')[0]
         if len(times.model) < 2: raise SystemExit(f"gpu_train: calibration measured {len(times.model)} steps in {a.calibrate_seconds} s")
         step_data, step_model = float(np.median(times.data)), float(np.median(times.model))
         probe_steps = probe.train_iter
         del probe
         if cuda: torch.cuda.empty_cache()
-        learn = vocal_remover_learner(dls, config, model=model, loss=tc.loss, precision=precision, clip=tc.clip, preview=False,
-                                      cbs=[StepTimes(device, every=a.time_every),
-                                           lease_checkpoint(run, meta={})])
-        learn.logger = learn_logger
+        ck, hard = lease_checkpoint(run, meta={}), HardStop(float('inf'))
+        learn = vocal_remover_learner(dls, config, model=model, **tc.learner_options(), preview=False,
+                                      cbs=[StepTimes(device, every=a.time_every), ck, hard])
         t = time.time()
-        with learn.no_bar(): baseline = learn.validate()
+        with learn.no_bar(), learn.no_logging(): baseline = learn.validate()
         valid_seconds = time.time() - t
         names = learn.recorder.metric_names[2:-1]
         run.report['baseline'] = dict(zip(names, map(float, baseline)))
@@ -297,52 +305,57 @@ def train(a, run):
                 f"{tc.bs/step:.0f} examples/s; validation {valid_seconds:.1f} s; initial weights: " +
                 ', '.join(f'{k} {v:.3f}' for k, v in run.report['baseline'].items()))
     with run.phase('train'):
-        # inside the budget, but never less than --min-train-seconds of training (a slow setup eats the margin instead)
+        # the stint ends inside the budget, but trains at least --min-train-seconds (a slow setup eats the margin instead);
+        # its steady share in epochs of about --epoch-seconds, each with its validation
         deadline = max(deadline, time.time() + a.min_train_seconds)
-        remaining = deadline - time.time() - valid_seconds - 5
-        epochs = max(1, round(remaining/a.epoch_seconds))
-        per_epoch = remaining/epochs - valid_seconds - 1
-        # steps run unsynchronised while training, a little faster than calibrated
-        steps = max(1, int(per_epoch/step*0.95))
+        budget = max(deadline - time.time() - 5, 1.)
+        steady = budget*(1 - tc.decay)
+        epochs = max(1, round(steady/a.epoch_seconds))
+        per_epoch = steady/epochs - valid_seconds - 1
+        steps = max(1, int(per_epoch/step*0.95))           # steps run unsynchronised while training, a little faster than calibrated
         source.epoch_length = steps*tc.bs
-        run.report['schedule'] = dict(epochs=epochs, steps_per_epoch=steps, epoch_length=source.epoch_length,
-                                      lr_max=tc.lr, budget_s=round(remaining, 1))
-        run.log(f"one cycle: {epochs} epochs of {steps} steps ({source.epoch_length} examples) in {remaining:.0f} s")
+        tc = dataclasses.replace(tc, minutes=round(budget/60, 3), epoch_length=source.epoch_length)
+        run.report['train_config'] = dataclasses.asdict(tc)
+        run.report['schedule'] = dict(kind='warmup-stable-decay', epochs=epochs, steps_per_epoch=steps, epoch_length=source.epoch_length,
+                                      lr=tc.lr, warmup=tc.warmup, decay=tc.decay, budget_s=round(budget, 1))
+        run.log(f"one stint: about {epochs} epochs of {steps} steps ({source.epoch_length} examples) at lr {tc.lr:g} "
+                f"(warmup {tc.warmup} steps), then {100*tc.decay:.0f} % decay, in {budget:.0f} s")
         if cuda: torch.cuda.reset_peak_memory_stats(device)
-        # the first epoch may run past the deadline, up to 45 s before --stop-minutes (the report and the return need them)
-        learn.add_cb(StopAfter(deadline, hard=max(deadline, run.start + a.stop_minutes*60 - 45)))
-        ck = learn.cbs.filter(lambda c: type(c).__name__ == 'LeaseCheckpoint')[0]
+        hard.at = max(deadline, run.start + a.stop_minutes*60 - 45)     # the report and the return need the last 45 s
         ck.meta = dict(training=dict(
             command=run.report['command'], hardware=name, torch=torch.__version__, python=platform.python_version(),
-            epochs=epochs, examples_per_epoch=source.epoch_length, batch_size=tc.bs, crop_frames=config.crop_frames,
-            lr_max=tc.lr, loss=tc.loss, precision=precision, init=run.report['init'], minutes_budget=a.minutes,
-            data=f"pack of {run.report['pack'].get('corpus')} ({run.report['pack'].get('seconds', 0)/60:.0f} min, Opus "
+            schedule=f'warmup-stable-decay (lr {tc.lr:g}, warmup {tc.warmup} steps, decay {100*tc.decay:.0f} %)',
+            examples_per_epoch=source.epoch_length, batch_size=tc.bs, crop_frames=config.crop_frames,
+            lr=tc.lr, loss=tc.loss, precision=tc.precision, init=run.report['init'], minutes_budget=a.minutes,
+            data=f"pack of {run.report['pack'].get('corpus')} ({(run.report['pack'].get('seconds') or 0)/60:.0f} min, Opus "
                  f"{run.report['pack'].get('kbps')} kbit/s), voxaug on the device",
             stored='float16 (loaded as float32)'))
         t = time.time()
-        with learn.no_bar(): fit_vocal_remover(learn, epochs, tc.lr)
+        run_training(learn, tc, device, show_progress=False, log=run.log)     # ft-train's driver: one stint of tc
         train_seconds = time.time() - t
-        if not ck.history:                 # stopped before the first epoch ended: return the weights as they are
-            save_checkpoint(bare_model(learn.model), run.out/'model', dtype=torch.float16,
-                            meta=dict(ck.meta, note='the run stopped before its first epoch ended', steps=learn.train_iter))
-            run.log("stopped before the first epoch ended: model.safetensors holds the weights as they were")
+        stint = learn.stint
         times = learn.cbs.filter(lambda c: type(c).__name__ == 'StepTimes')[0]
-        examples = learn.train_iter*tc.bs
+        steps_done = times.steps                           # the stint's record counts whole epochs only
+        examples = steps_done*tc.bs
         ex_s = examples/max(train_seconds - valid_seconds*len(ck.history), 1e-9)
         data_s, model_s = (float(np.median(times.data)) if times.data else None), (float(np.median(times.model)) if times.model else None)
+        run.report['stint'] = {k: v for k, v in stint.items() if k in ('steps', 'decay_steps', 'last_epoch', 'steady_minutes',
+                                                                      'decay_minutes', 'wall_minutes', 'candidate')}
         run.report['training'] = dict(
-            steps=learn.train_iter, examples=examples, seconds=round(train_seconds, 1), examples_s=ex_s,
+            steps=steps_done, examples=examples, seconds=round(train_seconds, 1), examples_s=ex_s,
             frames_s=ex_s*config.crop_frames, tflops=flops*ex_s/1e12,
             bf16_peak_fraction=(flops*ex_s/1e12/peak) if peak else None,
             data_s_per_step=data_s, model_s_per_step=model_s,
             data_over_model=(data_s/model_s) if data_s and model_s else None,
             gpu_peak_memory_mib=torch.cuda.max_memory_allocated(device)/2**20 if cuda else None)
         tr = run.report['training']
-        run.log(f"trained {learn.train_iter} steps ({examples} examples) in {train_seconds:.0f} s: {ex_s:.0f} examples/s, "
-                f"{tr['frames_s']:.0f} frames/s, {tr['tflops']:.2f} TFLOP/s" +
+        run.log(f"trained {steps_done} steps ({steps_done - stint['decay_steps']} steady + {stint['decay_steps']} decay, {examples} examples) in "
+                f"{train_seconds:.0f} s: {ex_s:.0f} examples/s, {tr['frames_s']:.0f} frames/s, {tr['tflops']:.2f} TFLOP/s" +
                 (f" ({100*tr['bf16_peak_fraction']:.2f}% of the {peak:.0f} TFLOP/s bf16 peak)" if peak else '') +
                 (f"; per step {1e3*data_s:.1f} ms data, {1e3*model_s:.1f} ms model" if data_s and model_s else '') +
                 (f"; peak GPU memory {tr['gpu_peak_memory_mib']:.0f} MiB" if cuda else ''))
+        run.save()
+        if not a.run_dir: import shutil; shutil.rmtree(run_dir, ignore_errors=True)
     return device
 
 
@@ -419,6 +432,8 @@ def main(argv=None):
     p.add_argument('--time-every', type=int, default=20, help='time (synchronised) one training step in this many')
     p.add_argument('--workers', type=int, default=min(16, os.cpu_count() or 1), help='processes decoding the pack')
     p.add_argument('--cache', default=None, help='audio cache folder (default: a temporary one, never under --out)')
+    p.add_argument('--run-dir', default=None, help="the run's own folder (last.*, its state, stints.json; default: a temporary "
+                                                   "one, removed at the end); never under --out, which keeps only the returned files")
     p.add_argument('--bench-model', action='store_true', help='then run python -m frame_transformer.bench, if time remains')
     p.add_argument('--bench-separate', action='store_true', help='then run frame_transformer.bench_separate, if time remains')
     p.add_argument('--check-carry', action='store_true', help='print the bytes the device call carries and fail over 64 MiB')

@@ -40,7 +40,7 @@ def main(argv=None):
     from frame_transformer.model import get_config
     from frame_transformer.voxaug import voxaug_dataloaders
     from fastai.callback.core import Callback
-    from frame_transformer.learner import vocal_remover_learner, fit_vocal_remover
+    from frame_transformer.learner import vocal_remover_learner, fit_run
     from frame_transformer.losses import mean_mask
     from frame_transformer.separate import Separator
     from frame_transformer.evaluate import evaluate, stem_scores
@@ -61,7 +61,7 @@ def main(argv=None):
             m, ideal = mean_mask(self.learn.model, self.learn.dls.valid)
             curve.append(dict(step=(self.epoch + 1)*args.steps//args.epochs, mean_mask=m, ideal_mean_mask=ideal))
     learn.add_cb(Record())
-    with learn.no_bar(): fit_vocal_remover(learn, args.epochs, args.lr)
+    with learn.no_bar(): fit_run(learn, args.epochs, args.lr)
     history = json.loads((out/'history.json').read_text())
     for row, h in zip(curve[1:], history): row.update({k: h[k] for k in ('valid_loss', 'l1', 'sdr_instrumental', 'sdr_vocals') if k in h})
     minutes = (time.time() - started)/60

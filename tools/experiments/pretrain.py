@@ -99,7 +99,7 @@ def main(argv=None):
 
     from frame_transformer.model import get_config, load_checkpoint, count_parameters, FrameTransformer
     from frame_transformer.voxaug import voxaug_dataloaders
-    from frame_transformer.learner import vocal_remover_learner, fit_vocal_remover
+    from frame_transformer.learner import vocal_remover_learner, fit_run
     from frame_transformer.pretrain import denoising_dataloaders, pretrain_learner, pretrained_model, denoising_figure
 
     corpus, out = Path(args.corpus)/'audio', Path(args.out)
@@ -143,7 +143,7 @@ def main(argv=None):
                                     valid_sources=valid, gamma=gamma, seed=args.seed, num_workers=args.workers, device=device)
         learn = pretrain_learner(dls, config, out=out/'pretrain', seed=args.seed)
         with learn.no_bar(): before = learn.validate()
-        with learn.no_bar(): fit_vocal_remover(learn, E, args.pretrain_lr)
+        with learn.no_bar(): fit_run(learn, E, args.pretrain_lr)
         history = json.loads((out/'pretrain'/'history.json').read_text())
         results['pretraining'] = dict(curve=curve_rows(before, history, N//E, ['valid_loss']), minutes=round((time.time() - started)/60, 2),
                                       sources=dls.train_ds.sources, checkpoint=str(out/'pretrain'/'last'))
@@ -165,7 +165,7 @@ def main(argv=None):
         learn = vocal_remover_learner(dls, config, model=model, out=out/arm, seed=args.seed, preview=False, loss=args.loss,
                                       meta=dict(init=arm))
         with learn.no_bar(): before = learn.validate()
-        with learn.no_bar(): fit_vocal_remover(learn, epochs, args.lr)
+        with learn.no_bar(): fit_run(learn, epochs, args.lr)
         history = json.loads((out/arm/'history.json').read_text())
         entry = dict(label=ARMS.get(arm, arm), total_steps=steps + (N if arm.startswith('pretrained') else 0),
                      curve=curve_rows(before, history, M//E, ['valid_loss', 'l1', 'sdr_instrumental', 'sdr_vocals']),

@@ -6,7 +6,9 @@
 
 For every codebook size K (0 = no quantization: the continuous-bottleneck upper baseline) a codec of the same
 configuration is trained for the same number of steps on voxaug mixtures of CORPUS/audio/train/{instrumental,vocals}
-(seed 0, light augmentation: gain, channel swap, polarity), saved to OUT/K{K} (safetensors + JSON), then measured on
+(seed 0, light augmentation: gain, channel swap, polarity) through the project's Learner (`quantizer.train_codec`:
+one cycle over --epochs epochs, validated on CORPUS/audio/valid, checkpoints and history in OUT/K{K}-run), saved to
+OUT/K{K} (safetensors + JSON), then measured on
 the mixtures of TESTSET (songs never used for training; each cut to its first --seconds seconds):
 reconstruction L2 on the compressed magnitude, spectral convergence, SDR (whole track) of the audio resynthesised with
 the original phase and with 32 iterations of Griffin-Lim, code perplexity and dead codes. A first row scores the
@@ -21,19 +23,12 @@ import numpy as np
 import torch
 
 
-def batches(corpus, config, bs, seed=0):
-    "Endless batches `(bs, 2, samples)` of voxaug mixtures of `config.crop_frames` frames."
-    from frame_transformer.library import AudioLibrary
-    from frame_transformer.augment import Augmentations
-    from frame_transformer.voxaug import VoxAug
-    instrumentals = AudioLibrary(Path(corpus)/'audio/train/instrumental')
-    vocals = AudioLibrary(Path(corpus)/'audio/train/vocals')
-    data = VoxAug(instrumentals, vocals, config.stft, config.crop_frames, epoch_length=10**9, seed=seed,
-                  augment=Augmentations.none(gain_p=0.5, swap_p=0.5, polarity_p=0.5))
-    i = 0
-    while True:
-        yield torch.from_numpy(np.stack([data.waves(i + j)['mixture'] for j in range(bs)]))
-        i += bs
+def corpus_sources(corpus):
+    "The corpus's training folders and, where it has them, its validation folders (else files held out of training)."
+    corpus = Path(corpus)
+    train = tuple(corpus/'audio'/'train'/kind for kind in ('instrumental', 'vocals'))
+    valid = tuple(corpus/'audio'/'valid'/kind for kind in ('instrumental', 'vocals'))
+    return train, (valid if all(p.is_dir() for p in valid) else None)
 
 
 def test_mixtures(testset, seconds, sr=44100):
@@ -90,6 +85,8 @@ def main(argv=None):
     p.add_argument('--out', required=True, help='where the codecs are saved')
     p.add_argument('--sizes', type=int, nargs='+', default=[16, 64, 256, 1024, 0])
     p.add_argument('--steps', type=int, default=600)
+    p.add_argument('--epochs', type=int, default=5, help='the steps in this many epochs, each ending with a validation')
+    p.add_argument('--valid-length', type=int, default=64, help='validation examples')
     p.add_argument('--bs', type=int, default=8)
     p.add_argument('--lr', type=float, default=2e-3)
     p.add_argument('--seconds', type=float, default=20.)
@@ -98,7 +95,8 @@ def main(argv=None):
     p.add_argument('--results', default='results/quantizer.json')
     p.add_argument('--baselines-only', action='store_true', help='recompute only the first row (no training) in an existing --results file')
     args = p.parse_args(argv)
-    from frame_transformer.quantizer import CODEC_CONFIGS, FrameVQ, FrameCodec, fit_codec, save_codec
+    from frame_transformer.quantizer import CodecRunConfig, FrameCodec, train_codec, save_codec
+    from frame_transformer.augment import Augmentations
     from frame_transformer.model import count_parameters
     out, results_path = Path(args.out), Path(args.results)
     out.mkdir(parents=True, exist_ok=True)
@@ -109,7 +107,7 @@ def main(argv=None):
                       cpus=os.cpu_count(), gpu=torch.cuda.get_device_name() if args.device.startswith('cuda') else None),
         data=dict(train=f'voxaug mixtures of {args.corpus}/audio/train (seed 0; gain, swap, polarity augmentation)',
                   test=f'{len(songs)} mixtures of {args.testset}, first {args.seconds:g} s of each' if args.seconds else f'{len(songs)} mixtures of {args.testset}'),
-        steps=args.steps, batch_size=args.bs, lr_max=args.lr, griffin_lim_iters=32, rows=[])
+        steps=args.steps, epochs=args.epochs, batch_size=args.bs, lr_max=args.lr, griffin_lim_iters=32, rows=[])
     def write():
         results_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = results_path.with_suffix('.json.part'); tmp.write_text(json.dumps(results, indent=1)); os.replace(tmp, results_path)
@@ -126,19 +124,19 @@ def main(argv=None):
     print(baseline['codec'], {k: round(v, 3) for k, v in summary.items()}, flush=True)
     write()
     if args.baselines_only: return results
+    (train, valid), steps_per_epoch = corpus_sources(args.corpus), max(1, args.steps//args.epochs)
     for K in args.sizes:
-        torch.manual_seed(0)
-        config = replace(CODEC_CONFIGS[args.config], name=f'{args.config}-K{K}', codebook_size=K)
-        model = FrameVQ(config).to(args.device)
+        run = CodecRunConfig(config=args.config, codebook_size=K, epochs=args.epochs, bs=args.bs, lr=args.lr,
+                             epoch_length=steps_per_epoch*args.bs, valid_length=args.valid_length, workers=0,
+                             out=str(out/f'K{K}-run'), overwrite=True)
         t = time.time()
-        history = fit_codec(model, batches(args.corpus, config, args.bs), args.steps, lr_max=args.lr,
-                            progress=lambda r: print(f"K={K} step {r['step']}: L2 {r['reconstruction']:.4f} "
-                                                     f"perplexity {r['perplexity'] or 0:.1f} restarts {r['restarts']} "
-                                                     f"{r['seconds']:.0f} s", flush=True))
+        learn = train_codec(*train, run, valid_sources=valid, show_progress=False,
+                            augment=Augmentations.none(gain_p=0.5, swap_p=0.5, polarity_p=0.5))
+        model, history, config = learn.model, learn.codec_history, learn.config
         train_seconds = time.time() - t
-        save_codec(model, out/f'K{K}', meta=dict(steps=args.steps, batch_size=args.bs, train_seconds=train_seconds))
+        save_codec(model, out/f'K{K}', meta=dict(steps=len(history), batch_size=args.bs, train_seconds=train_seconds))
         t = time.time()
-        summary, per_song = measure(FrameCodec(model, args.device), songs)
+        summary, per_song = measure(FrameCodec(model.eval(), args.device), songs)
         last = history[-50:]
         results['rows'].append(dict(
             codec=f'K={K}' if K else 'continuous (no quantization)', codebook_size=K,
