@@ -22,7 +22,6 @@ from .device import pick_device
 from .assets import ASSETS
 from .streaming import crossfade_weights, chunk_starts, ArraySource, FileSource, stft_frames, OverlapAdd
 from .stem_files import STEMS, output_paths, check_outputs, StreamingWriter
-from .compat import moved_names
 
 # %% auto #0
 __all__ = ['DEFAULT_CHECKPOINT', 'NoDefaultModelError', 'default_checkpoint', 'load_separation_model', 'postprocess_mask',
@@ -317,8 +316,3 @@ def separate_file(self:Separator, path, out_dir=None, stems=STEMS, ext=None, sub
         raise
     finally: source.close()
     return outputs
-
-# %% ../nbs/22_separate.ipynb #fe9679ad
-__getattr__ = moved_names(__name__, {'find_audio_files': 'stem_files.find_audio_files',
-                                     'save_spectrogram_image': 'stem_files.save_spectrogram_image',
-                                     'cli': 'cli.ft_separate'})              # the console script of older installs

@@ -27,7 +27,7 @@ def hardware(device=None):
 
 
 def train(a):
-    from frame_transformer.phase import train_phase_predictor
+    from frame_transformer.phase_train import train_phase_predictor
     corpus = Path(a.corpus)/'audio'
     command = 'python tools/experiments/phase.py ' + ' '.join(shlex.quote(x) for x in sys.argv[1:])
     learn = train_phase_predictor(corpus/'train'/'instrumental', corpus/'train'/'vocals', a.out, config=a.config,
