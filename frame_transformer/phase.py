@@ -12,16 +12,16 @@ from dataclasses import replace
 import torch
 import torch.nn as nn
 
-from .audio import split_nyquist, join_nyquist
+from .audio import join_nyquist
 from .model import (FrameTransformer, get_config, save_checkpoint, load_checkpoint, read_checkpoint_info,
-                                     CheckpointError)
-from .streaming import crossfade_weights, chunk_starts
+                                     CheckpointError, model_bins, input_peak)
+from .streaming import windowed
 
 
 # %% auto #0
 __all__ = ['PHASE_KIND', 'unit', 'as_cos_sin', 'from_cos_sin', 'phase_loss', 'phase_error', 'mixture_phase_error', 'phase_config',
            'phase_features', 'PhasePredictor', 'PhaseBatch', 'save_phase_checkpoint', 'is_phase_checkpoint',
-           'load_phase_model', 'windowed', 'predict_phase', 'rebuild', 'show_phase_maps']
+           'load_phase_model', 'predict_phase', 'rebuild', 'show_phase_maps']
 
 # %% ../nbs/40_phase.ipynb #6efe5ec7
 def unit(spec, eps=1e-12):
@@ -103,11 +103,11 @@ class PhaseBatch:
     def __init__(self, stft): self.stft = stft
     def __call__(self, batch):
         stems, _ = batch
-        spec = split_nyquist(self.stft(stems))[0]                            # (B, 2, C, bins, frames) complex
+        spec = model_bins(self.stft(stems))                                  # (B, 2, C, bins, frames) complex
         mixture = spec.sum(1)
-        scale = mixture.abs().amax(dim=(-3, -2, -1), keepdim=True).clamp_min(1e-8)
-        stem = torch.cat([spec[:, 0], spec[:, 1]])/torch.cat([scale, scale])  # instrumentals, then vocals
-        mixture = torch.cat([mixture, mixture])/torch.cat([scale, scale])
+        peak = input_peak(mixture)                                           # the vocal remover's input contract
+        stem = torch.cat([spec[:, 0], spec[:, 1]])/torch.cat([peak, peak])    # instrumentals, then vocals
+        mixture = torch.cat([mixture, mixture])/torch.cat([peak, peak])
         return phase_features(stem.abs(), mixture), as_cos_sin(unit(stem)), stem.abs(), as_cos_sin(unit(mixture))
 
 
@@ -130,27 +130,6 @@ def load_phase_model(path, device='cpu'):
     return PhasePredictor(net=net).to(device).eval()
 
 # %% ../nbs/40_phase.ipynb #e20e944c
-def windowed(fn, x, crop, overlap=0.5, batch_size=4):
-    "Apply `fn` to overlapping `crop`-frame windows of `x` `(C, bins, frames)` (zeros past the ends); crossfade the outputs."
-    frames = x.shape[-1]
-    step = max(1, round(crop*(1 - overlap)))
-    weights = torch.from_numpy(crossfade_weights(crop, step)).to(x.device)
-    starts = chunk_starts(frames, crop, step)
-    total, norm = None, torch.zeros(frames, device=x.device)
-    for b in range(0, len(starts), batch_size):
-        group = starts[b:b+batch_size]
-        batch = x.new_zeros(len(group), *x.shape[:-1], crop)
-        for i, s in enumerate(group):
-            lo, hi = max(s, 0), min(s + crop, frames)
-            batch[i, ..., lo-s:hi-s] = x[..., lo:hi]
-        out = fn(batch)
-        if total is None: total = out.new_zeros(*out.shape[1:-1], frames)
-        for i, s in enumerate(group):
-            lo, hi = max(s, 0), min(s + crop, frames)
-            total[..., lo:hi] += out[i, ..., lo-s:hi-s] * weights[lo-s:hi-s]
-            norm[lo:hi] += weights[lo-s:hi-s]
-    return total / norm
-
 @torch.no_grad()
 def predict_phase(predictor, stem_magnitude, mixture, crop=None, overlap=0.5):
     "Phase (unit complex `(C, bins, frames)`) of a stem of magnitude `stem_magnitude` in complex `mixture` (model bins, same scale)."
