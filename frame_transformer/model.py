@@ -18,8 +18,8 @@ from .attention import FrameTransformerEncoder, FrameTransformerDecoder
 
 # %% auto #0
 __all__ = ['CONFIGS', 'SEED_PARAMETERS', 'CHECKPOINT_FORMAT', 'FrameTransformerConfig', 'FrameTransformer', 'get_config',
-           'count_parameters', 'seeded_model', 'CheckpointError', 'checkpoint_paths', 'save_checkpoint',
-           'read_checkpoint_info', 'load_model', 'load_checkpoint']
+           'count_parameters', 'seeded_model', 'model_bins', 'input_peak', 'CheckpointError', 'checkpoint_paths',
+           'save_checkpoint', 'read_checkpoint_info', 'load_model', 'load_checkpoint']
 
 # %% ../nbs/04_model.ipynb #1bbeef51
 @dataclass(frozen=True)
@@ -131,6 +131,15 @@ def seeded_model(config, seed=0, device=None):
     torch.manual_seed(seed)
     model = FrameTransformer(get_config(config))
     return model if device is None else model.to(device)
+
+# %% ../nbs/04_model.ipynb #e8a1b002
+def model_bins(spec):
+    "The bins a model reads of an STFT `(..., n_fft//2 + 1, frames)`: all but the Nyquist bin, `(..., n_fft//2, frames)`."
+    return spec[..., :-1, :]
+
+def input_peak(mixture, dims=(-3, -2, -1)):
+    "What a model's input is divided by: the largest magnitude of model-bin `mixture` (complex or not) over `dims` (channels, bins, frames), at least 1e-8."
+    return mixture.abs().amax(dim=dims, keepdim=True).clamp_min(1e-8)
 
 # %% ../nbs/04_model.ipynb #13862f42
 CHECKPOINT_FORMAT = 'frame-transformer-checkpoint/1'

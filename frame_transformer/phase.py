@@ -6,30 +6,22 @@ Docs: https://frame-transformer.github.io/frame-transformer/phase.html.md"""
 
 # %% ../nbs/40_phase.ipynb #f967dfbe
 from __future__ import annotations
-import json, math, sys, time, warnings
+import math
 from dataclasses import replace
-from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn as nn
-from fastai.learner import Learner
-from fastai.callback.schedule import *        # fit_one_cycle
-from fastai.callback.training import GradientClip
 
-from .audio import Stft, split_nyquist, join_nyquist
-from .model import (FrameTransformer, FrameTransformerConfig, CONFIGS, get_config, save_checkpoint,
-                                     load_checkpoint, read_checkpoint_info, CheckpointError, count_parameters)
-from .voxaug import voxaug_dataloaders
-from .streaming import crossfade_weights, chunk_starts
-from .checkpoints import TrainingHistory
-from .learner import VoxAugEpoch
+from .audio import join_nyquist
+from .model import (FrameTransformer, get_config, save_checkpoint, load_checkpoint, read_checkpoint_info,
+                                     CheckpointError, model_bins, input_peak)
+from .streaming import windowed
+
 
 # %% auto #0
 __all__ = ['PHASE_KIND', 'unit', 'as_cos_sin', 'from_cos_sin', 'phase_loss', 'phase_error', 'mixture_phase_error', 'phase_config',
-           'phase_features', 'PhasePredictor', 'PhaseBatch', 'phase_dataloaders', 'phase_learner',
-           'save_phase_checkpoint', 'is_phase_checkpoint', 'load_phase_model', 'windowed', 'predict_phase', 'rebuild',
-           'show_phase_maps', 'train_phase_predictor']
+           'phase_features', 'PhasePredictor', 'PhaseBatch', 'save_phase_checkpoint', 'is_phase_checkpoint',
+           'load_phase_model', 'predict_phase', 'rebuild', 'show_phase_maps']
 
 # %% ../nbs/40_phase.ipynb #6efe5ec7
 def unit(spec, eps=1e-12):
@@ -111,33 +103,13 @@ class PhaseBatch:
     def __init__(self, stft): self.stft = stft
     def __call__(self, batch):
         stems, _ = batch
-        spec = split_nyquist(self.stft(stems))[0]                            # (B, 2, C, bins, frames) complex
+        spec = model_bins(self.stft(stems))                                  # (B, 2, C, bins, frames) complex
         mixture = spec.sum(1)
-        scale = mixture.abs().amax(dim=(-3, -2, -1), keepdim=True).clamp_min(1e-8)
-        stem = torch.cat([spec[:, 0], spec[:, 1]])/torch.cat([scale, scale])  # instrumentals, then vocals
-        mixture = torch.cat([mixture, mixture])/torch.cat([scale, scale])
+        peak = input_peak(mixture)                                           # the vocal remover's input contract
+        stem = torch.cat([spec[:, 0], spec[:, 1]])/torch.cat([peak, peak])    # instrumentals, then vocals
+        mixture = torch.cat([mixture, mixture])/torch.cat([peak, peak])
         return phase_features(stem.abs(), mixture), as_cos_sin(unit(stem)), stem.abs(), as_cos_sin(unit(mixture))
 
-def phase_dataloaders(instrumentals, vocals, config='tiny', bs=4, **kwargs):
-    "`voxaug_dataloaders` whose batches are `PhaseBatch`es (2 × `bs` items) for a phase `config`."
-    config = get_config(config)
-    dls = voxaug_dataloaders(instrumentals, vocals, config, bs=bs, gpu_stft=True, **kwargs)
-    for dl in dls.loaders: dl.after_batch = PhaseBatch(config.stft)
-    dls.n_inp = 1
-    return dls
-
-# %% ../nbs/40_phase.ipynb #0cf968ec
-def phase_learner(dls, config='tiny', model=None, out=None, clip=1.0, seed=0, cbs=None, **kwargs):
-    "A fastai `Learner` training a `PhasePredictor` of `config` on `phase_dataloaders`."
-    if model is None:
-        torch.manual_seed(seed)
-        model = PhasePredictor(config)
-    if getattr(dls, 'device', None) is not None: model.to(dls.device)
-    callbacks = [VoxAugEpoch()] + ([TrainingHistory(out)] if out is not None else []) + ([GradientClip(clip)] if clip else [])
-    learn = Learner(dls, model, loss_func=phase_loss, metrics=[phase_error, mixture_phase_error],
-                    cbs=callbacks + list(cbs or []), **kwargs)
-    learn.out = Path(out) if out else None
-    return learn
 
 # %% ../nbs/40_phase.ipynb #efaf24f9
 def save_phase_checkpoint(predictor, path, meta=None, dtype=None):
@@ -158,27 +130,6 @@ def load_phase_model(path, device='cpu'):
     return PhasePredictor(net=net).to(device).eval()
 
 # %% ../nbs/40_phase.ipynb #e20e944c
-def windowed(fn, x, crop, overlap=0.5, batch_size=4):
-    "Apply `fn` to overlapping `crop`-frame windows of `x` `(C, bins, frames)` (zeros past the ends); crossfade the outputs."
-    frames = x.shape[-1]
-    step = max(1, round(crop*(1 - overlap)))
-    weights = torch.from_numpy(crossfade_weights(crop, step)).to(x.device)
-    starts = chunk_starts(frames, crop, step)
-    total, norm = None, torch.zeros(frames, device=x.device)
-    for b in range(0, len(starts), batch_size):
-        group = starts[b:b+batch_size]
-        batch = x.new_zeros(len(group), *x.shape[:-1], crop)
-        for i, s in enumerate(group):
-            lo, hi = max(s, 0), min(s + crop, frames)
-            batch[i, ..., lo-s:hi-s] = x[..., lo:hi]
-        out = fn(batch)
-        if total is None: total = out.new_zeros(*out.shape[1:-1], frames)
-        for i, s in enumerate(group):
-            lo, hi = max(s, 0), min(s + crop, frames)
-            total[..., lo:hi] += out[i, ..., lo-s:hi-s] * weights[lo-s:hi-s]
-            norm[lo:hi] += weights[lo-s:hi-s]
-    return total / norm
-
 @torch.no_grad()
 def predict_phase(predictor, stem_magnitude, mixture, crop=None, overlap=0.5):
     "Phase (unit complex `(C, bins, frames)`) of a stem of magnitude `stem_magnitude` in complex `mixture` (model bins, same scale)."
@@ -217,25 +168,3 @@ def show_phase_maps(stem, mixture, predicted, bins=None, frames=None, title='', 
     for ax in axs.flat: ax.set_xlabel('frame', fontsize=8); ax.set_ylabel('bin', fontsize=8)
     if title: fig.suptitle(title)
     return axs
-
-# %% ../nbs/40_phase.ipynb #9184424e
-def train_phase_predictor(instrumentals, vocals, out, config='small', epochs=4, bs=4, epoch_length=256,
-                          valid_length=32, lr=1e-3, crop_frames=None, seed=0, num_workers=0, device=None,
-                          valid_sources=None, meta=None, verbose=True):
-    "Train a `PhasePredictor` on voxaug mixtures of two folders; saves `out/phase.safetensors`/`.json`; returns the learner."
-    config = phase_config(config, **({'crop_frames': crop_frames} if crop_frames else {}))
-    dls = phase_dataloaders(instrumentals, vocals, config, bs=bs, epoch_length=epoch_length, valid_length=valid_length,
-                            seed=seed, num_workers=num_workers, device=device, valid_sources=valid_sources)
-    learn = phase_learner(dls, config, out=out, seed=seed)
-    started = time.time()
-    if verbose: learn.fit_one_cycle(epochs, lr)
-    else:
-        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr)
-    history = [dict(zip(['train_loss', 'valid_loss', 'phase_error', 'mixture_phase_error'], map(float, v)))
-               for v in learn.recorder.values]
-    info = dict(training=dict(epochs=epochs, bs=bs, epoch_length=epoch_length, lr=lr, crop_frames=config.crop_frames,
-                              seed=seed, steps=epochs*(epoch_length//bs), minutes=round((time.time() - started)/60, 2),
-                              history=history), **(meta or {}))
-    save_phase_checkpoint(learn.model, Path(out)/'phase', meta=info)
-    learn.info = info
-    return learn

@@ -20,9 +20,10 @@ from .audio import (AudioError, Stft, check_wave, check_audio_file, load_audio, 
                                      downmix_matrix)
 from .device import pick_device
 from .assets import ASSETS
-from .streaming import crossfade_weights, chunk_starts, ArraySource, FileSource, stft_frames, OverlapAdd
+from .model import model_bins, input_peak
+from .streaming import chunk_starts, cut_windows, Crossfade, ArraySource, FileSource, stft_frames, OverlapAdd
+from .phase import load_phase_model, phase_features, unit
 from .stem_files import STEMS, output_paths, check_outputs, StreamingWriter
-from .compat import moved_names
 
 # %% auto #0
 __all__ = ['DEFAULT_CHECKPOINT', 'NoDefaultModelError', 'default_checkpoint', 'load_separation_model', 'postprocess_mask',
@@ -95,7 +96,6 @@ class Separator:
         self.overlap, self.batch_size, self.tta = overlap, int(batch_size), tta
         self.postprocess, self.aggressiveness, self.progress = postprocess, aggressiveness, progress
         self.step = max(1, round(self.crop*(1 - overlap)))
-        self.weights = torch.from_numpy(crossfade_weights(self.crop, self.step)).to(self.device)
         self.half = bool(half) and self.device.type == 'cuda'
         self.model = model.to(self.device).eval()
         if self.half: self.model = self.model.half()
@@ -115,7 +115,6 @@ class Separator:
     def _phase_model(self, phase):
         "A phase predictor from a checkpoint path or a `PhasePredictor`, checked against the separation model's STFT."
         if phase is None: return None
-        from frame_transformer.phase import load_phase_model
         predictor = load_phase_model(phase, self.device) if isinstance(phase, (str, Path)) else phase
         if not hasattr(predictor, 'correction'): raise TypeError(f"phase must be a phase checkpoint path or a PhasePredictor, not {type(predictor).__name__}")
         c = predictor.config
@@ -137,21 +136,23 @@ def _windows(self:Separator, frames):
 def _stereo(self:Separator, spec, downmix):
     "The stereo view the model sees, model bins only: complex `(2, bins, frames)`."
     stereo = spec if downmix is None else torch.einsum('sc,cft->sft', downmix.to(spec.dtype), spec)
-    return stereo[:, :self.stft.bins]
-
-@patch
-def _stereo_magnitude(self:Separator, spec, downmix):
-    "Magnitude of the stereo view the model sees, model bins only: `(2, bins, frames)`."
-    return self._stereo(spec, downmix).abs()
+    return model_bins(stereo)
 
 @patch
 def _peak(self:Separator, source, frames, downmix, block=512):
-    "The largest magnitude of the stereo view over the song's `frames` frames, read in slices of `block` frames."
+    "The stereo view's `input_peak` over the song's `frames` frames, read in slices of `block` frames."
     peak = 0.
     for first in range(0, frames, block):
         spec = stft_frames(source, self.stft, first, min(frames, first + block), self.device)
-        peak = max(peak, float(self._stereo_magnitude(spec, downmix).max()))
+        peak = max(peak, float(input_peak(self._stereo(spec, downmix))))
     return peak
+
+@patch
+def _model_view(self:Separator, spec, song):
+    "What the model's windows are cut from: the stereo view divided by the song's peak, complex with a phase predictor, else magnitudes."
+    view = self._stereo(spec, song.downmix) / song.peak                      # (2, bins, F)
+    return view if self.phase is not None else view.abs()
+
 
 # %% ../nbs/22_separate.ipynb #4a121868
 @patch
@@ -163,10 +164,8 @@ def _map(self:Separator, f, items):
 @patch
 def _cut(self:Separator, view, windows, first, frames):
     "The `windows` of `view` (frames `first..`, `frames` in the song) as a batch `(B, 2, bins, crop)`: zeros past the song, TTA windows swapped."
-    batch = view.new_zeros(len(windows), 2, view.shape[1], self.crop)
+    batch = cut_windows(view, [w.start for w in windows], self.crop, frames, first)
     for i, w in enumerate(windows):
-        lo, hi = max(w.start, 0), min(w.start + self.crop, frames)
-        batch[i, :, :, lo-w.start:hi-w.start] = view[:, :, lo-first:hi-first]
         if w.swap: batch[i] = batch[i].flip(0)
     return batch
 
@@ -182,7 +181,6 @@ def _masks(self:Separator, batch):
 @torch.inference_mode()
 def _corrections(self:Separator, masks, mixture):
     "Phase corrections `(B, 2 [instrumental, vocals], 2, bins, crop)` (unit complex) for window masks and complex mixtures."
-    from frame_transformer.phase import phase_features
     mask = apply_aggressiveness(masks, self.aggressiveness)
     magnitude = mixture.abs()
     out = []
@@ -194,81 +192,95 @@ def _corrections(self:Separator, masks, mixture):
 @patch
 def _emitted_corrections(self:Separator, summed, channels, upmix):
     "Crossfaded corrections `(2, 2, bins, F)` -> unit corrections `(2 stems, channels, bins + 1, F)`, 1 at Nyquist."
-    from frame_transformer.phase import unit
     correction = unit(summed)
     correction = torch.cat([correction, torch.ones_like(correction[:, :, :1])], 2)   # Nyquist: the mixture's phase
     if channels != 2: correction = unit(torch.einsum('cs,ksft->kcft', upmix.to(correction.dtype), correction))
     return correction
 
+
 # %% ../nbs/22_separate.ipynb #3d835615
+@dataclass
+class _Song:
+    "What the engine knows of a song before separating it."
+    length: int; channels: int; frames: int; downmix: torch.Tensor | None; upmix: torch.Tensor; peak: float; windows: list
+
+@dataclass
+class _Segment:
+    "A slice of the song's windows: `done` windows came before it; it reads frames `[first, last)`; frames before `ready` are finished after it."
+    windows: list; done: int; first: int; last: int; ready: int
+
 @patch
-def _run(self:Separator, source, emit):
-    "Separate `source` (model sample rate), calling `emit(instrumental, vocals)` with consecutive blocks."
-    n, channels, stft = source.length, source.channels, self.stft
+def _plan(self:Separator, source):
+    "The `_Song` of `source`: its frames, channel maps, peak (a first pass over it) and windows."
+    n, channels = source.length, source.channels
     # frames reach half a window past the end, so the last samples are covered by well-conditioned frames
     # (with only the centred frames, the squared-window sum at the very end is ~1e-5 and any mask change blows up)
-    frames, bins, crop = stft.frames(n + stft.n_fft // 2), stft.bins, self.crop
+    frames = self.stft.frames(n + self.stft.n_fft // 2)
     downmix = None if channels == 2 else torch.from_numpy(downmix_matrix(channels)).to(self.device)
     upmix = torch.from_numpy(upmix_matrix(channels)).to(self.device)
     source.reset()
     peak = self._peak(source, frames, downmix)
-    scale = 1/peak if peak > 0 else 0.
     source.reset()
-    windows = self._windows(frames)
-    group = max(self.batch_size*self.workers, 4) * (2 if self.tta else 1)   # windows per slice: memory is O(group * crop)
-    inst_ola, voc_ola = OverlapAdd(stft, channels, n, self.device), OverlapAdd(stft, channels, n, self.device)
-    acc_start = max(windows[0].start, 0)
-    acc_mask = torch.zeros(2, bins, 0, device=self.device)
-    acc_weight = torch.zeros(0, device=self.device)
-    acc_phase = torch.zeros(2, 2, bins, 0, dtype=torch.complex64, device=self.device)   # (stem, channel, bins, frames)
-    done_windows = 0
+    return _Song(n, channels, frames, downmix, upmix, peak, self._windows(frames))
+
+@patch
+def _segments(self:Separator, song):
+    "The song's windows in slices of a few batches (memory is O(slice × crop)), as `_Segment`s."
+    windows, frames = song.windows, song.frames
+    group = max(self.batch_size*self.workers, 4) * (2 if self.tta else 1)
     for g in range(0, len(windows), group):
         segment = windows[g:g+group]
-        first, last = max(segment[0].start, 0), min(max(w.start for w in segment) + crop, frames)
-        spec = stft_frames(source, stft, first, last, self.device)              # (channels, n_fft//2+1, F)
-        stereo = self._stereo(spec, downmix) * scale                           # (2, bins, F) complex
-        magnitude = stereo.abs()
-        grow = last - (acc_start + acc_mask.shape[-1])
-        if grow > 0:
-            acc_mask = torch.cat([acc_mask, acc_mask.new_zeros(2, bins, grow)], -1)
-            acc_weight = torch.cat([acc_weight, acc_weight.new_zeros(grow)])
-            if self.phase is not None: acc_phase = torch.cat([acc_phase, acc_phase.new_zeros(2, 2, bins, grow)], -1)
-        view = stereo if self.phase is not None else magnitude                 # the phase predictor needs complex windows
-        batches = [segment[b:b+self.batch_size] for b in range(0, len(segment), self.batch_size)]
-        inputs = [self._cut(view, batch_windows, first, frames) for batch_windows in batches]
-        outputs = self._map(self._masks, [batch.abs() if self.phase is not None else batch for batch in inputs])
-        for batch_windows, batch, masks in zip(batches, inputs, outputs):
-            # the phase predictor sees each window's own mask and mixture; its corrections are crossfaded like the masks
-            corrections = self._corrections(masks, batch) if self.phase is not None else None
-            for i, w in enumerate(batch_windows):
-                mask = masks[i].flip(0) if w.swap else masks[i]
-                lo, hi = max(w.start, 0), min(w.start + crop, frames)
-                weight = self.weights[lo-w.start:hi-w.start]
-                acc_mask[:, :, lo-acc_start:hi-acc_start] += mask[:, :, lo-w.start:hi-w.start] * weight
-                acc_weight[lo-acc_start:hi-acc_start] += weight
-                if corrections is not None:
-                    correction = corrections[i].flip(1) if w.swap else corrections[i]
-                    acc_phase[..., lo-acc_start:hi-acc_start] += correction[..., lo-w.start:hi-w.start] * weight
-            done_windows += len(batch_windows)
-            if self.progress: self.progress(done_windows, len(windows))
-        final = frames if g + group >= len(windows) else min(max(windows[g+group].start, 0), frames)
-        if final <= acc_start: continue
-        ready = final - acc_start
-        mask = acc_mask[:, :, :ready] / acc_weight[:ready]
-        mask = apply_aggressiveness(mask, self.aggressiveness)
-        mask = torch.cat([mask, mask[:, -1:]], 1)                                # Nyquist bin: mask of the bin below
-        mask = torch.einsum('cs,sft->cft', upmix, mask) if channels != 2 else mask
-        mixture = spec[..., acc_start-first:final-first]
-        if self.phase is None:
-            instrumental = mask * mixture
-            vocals = mixture - instrumental
-        else:   # each stem: its mask's magnitude, the mixture's phase turned by the crossfaded correction
-            correction = self._emitted_corrections(acc_phase[..., :ready], channels, upmix)
-            instrumental, vocals = mask * mixture * correction[0], (1 - mask) * mixture * correction[1]
-            acc_phase = acc_phase[..., ready:]
-        emit(inst_ola.add(instrumental, acc_start), voc_ola.add(vocals, acc_start))
-        acc_mask, acc_weight, acc_start = acc_mask[..., ready:], acc_weight[ready:], final
-    emit(inst_ola.pop(), voc_ola.pop())
+        first, last = max(segment[0].start, 0), min(max(w.start for w in segment) + self.crop, frames)
+        ready = frames if g + group >= len(windows) else min(max(windows[g+group].start, 0), frames)
+        yield _Segment(segment, g, first, last, ready)
+
+@patch
+def _crossfade_windows(self:Separator, view, segment, song, masks, corrections=None):
+    "Masks (and, with `corrections`, phase corrections) of the segment's windows of `view`, added into their `Crossfade`s."
+    batches = [segment.windows[b:b+self.batch_size] for b in range(0, len(segment.windows), self.batch_size)]
+    inputs = [self._cut(view, windows, segment.first, song.frames) for windows in batches]
+    outputs = self._map(self._masks, [batch.abs() if corrections is not None else batch for batch in inputs])
+    done = segment.done
+    for windows, batch, batch_masks in zip(batches, inputs, outputs):
+        # the phase predictor sees each window's own mask and mixture; its corrections are crossfaded like the masks
+        batch_corrections = self._corrections(batch_masks, batch) if corrections is not None else None
+        for i, w in enumerate(windows):
+            masks.add(batch_masks[i].flip(0) if w.swap else batch_masks[i], w.start)
+            if corrections is not None: corrections.add(batch_corrections[i].flip(1) if w.swap else batch_corrections[i], w.start)
+        done += len(windows)
+        if self.progress: self.progress(done, len(song.windows))
+
+@patch
+def _finished_stems(self:Separator, spec, first, ready, song, masks, corrections=None):
+    "Complex spectra `(instrumental, vocals)` `(channels, n_fft//2+1, F)` of the frames before `ready`, from their crossfaded masks; `spec` holds frames `first..`."
+    start = masks.start
+    mask = apply_aggressiveness(masks.pop(ready), self.aggressiveness)
+    mask = torch.cat([mask, mask[:, -1:]], 1)                                # Nyquist bin: mask of the bin below
+    mask = torch.einsum('cs,sft->cft', song.upmix, mask) if song.channels != 2 else mask
+    mixture = spec[..., start-first:ready-first]
+    if corrections is None:
+        instrumental = mask * mixture
+        return instrumental, mixture - instrumental
+    # each stem: its mask's magnitude, the mixture's phase turned by the crossfaded correction
+    correction = self._emitted_corrections(corrections.pop(ready, divide=False), song.channels, song.upmix)
+    return mask * mixture * correction[0], (1 - mask) * mixture * correction[1]
+
+@patch
+def _run(self:Separator, source, emit):
+    "Separate `source` (model sample rate), calling `emit(instrumental, vocals)` with consecutive blocks of samples."
+    song = self._plan(source)
+    masks = Crossfade(self.crop, self.step, song.frames, self.device)
+    corrections = Crossfade(self.crop, self.step, song.frames, self.device) if self.phase is not None else None
+    inverse = [OverlapAdd(self.stft, song.channels, song.length, self.device) for _ in STEMS]
+    for segment in self._segments(song):
+        spec = stft_frames(source, self.stft, segment.first, segment.last, self.device)   # (channels, n_fft//2+1, F)
+        self._crossfade_windows(self._model_view(spec, song), segment, song, masks, corrections)
+        if segment.ready <= masks.start: continue
+        start = masks.start
+        stems = self._finished_stems(spec, segment.first, segment.ready, song, masks, corrections)
+        emit(*(ola.add(stem, start) for ola, stem in zip(inverse, stems)))
+    emit(*(ola.pop() for ola in inverse))
+
 
 # %% ../nbs/22_separate.ipynb #4d456b18
 def _fit_length(wave, length):
@@ -317,8 +329,3 @@ def separate_file(self:Separator, path, out_dir=None, stems=STEMS, ext=None, sub
         raise
     finally: source.close()
     return outputs
-
-# %% ../nbs/22_separate.ipynb #fe9679ad
-__getattr__ = moved_names(__name__, {'find_audio_files': 'stem_files.find_audio_files',
-                                     'save_spectrogram_image': 'stem_files.save_spectrogram_image',
-                                     'cli': 'cli.ft_separate'})              # the console script of older installs

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from .audio import AudioError
 
 # %% auto #0
-__all__ = ['crossfade_weights', 'chunk_starts', 'ArraySource', 'FileSource', 'stft_frames', 'OverlapAdd']
+__all__ = ['crossfade_weights', 'chunk_starts', 'cut_windows', 'Crossfade', 'windowed', 'ArraySource', 'FileSource',
+           'stft_frames', 'OverlapAdd']
 
 # %% ../nbs/20_streaming.ipynb #8f3feecc
 def crossfade_weights(crop, step):
@@ -35,6 +36,53 @@ def chunk_starts(frames, crop, step, offset=0):
     k_first = math.floor((offset - crop)/step) + 1
     k_last = math.ceil((frames + offset)/step) - 1
     return [k*step - offset for k in range(k_first, k_last + 1)]
+
+# %% ../nbs/20_streaming.ipynb #d3c0f002
+def cut_windows(x, starts, crop, frames=None, first=0):
+    "The windows of `crop` frames from `starts` of `x` `(..., F)`, which holds frames `first..` of `frames`: `(len(starts), ..., crop)`, zeros past the song."
+    frames = first + x.shape[-1] if frames is None else frames
+    batch = x.new_zeros(len(starts), *x.shape[:-1], crop)
+    for i, start in enumerate(starts):
+        lo, hi = max(start, 0), min(start + crop, frames)
+        batch[i, ..., lo-start:hi-start] = x[..., lo-first:hi-first]
+    return batch
+
+class Crossfade:
+    "Outputs `(..., crop)` of windows every `step` frames over `frames` frames, summed with crossfade weights (`add`), handed out front to back (`pop`)."
+    def __init__(self, crop, step, frames, device='cpu'):
+        self.crop, self.frames = crop, frames
+        self.weights = torch.from_numpy(crossfade_weights(crop, step)).to(device)
+        self.start = 0                                  # the first frame not handed out yet
+        self.total, self.norm = None, torch.zeros(0, device=device)
+
+    def add(self, output, start):
+        "Add `output` `(..., crop)` of the window whose first frame is `start`, weighted; its frames outside the song are dropped."
+        lo, hi = max(start, 0), min(start + self.crop, self.frames)
+        if self.total is None: self.total = output.new_zeros(*output.shape[:-1], 0)
+        grow = hi - (self.start + self.total.shape[-1])
+        if grow > 0:
+            self.total = torch.cat([self.total, self.total.new_zeros(*self.total.shape[:-1], grow)], -1)
+            self.norm = torch.cat([self.norm, self.norm.new_zeros(grow)])
+        weight = self.weights[lo-start:hi-start]
+        self.total[..., lo-self.start:hi-self.start] += output[..., lo-start:hi-start] * weight
+        self.norm[lo-self.start:hi-self.start] += weight
+
+    def pop(self, upto=None, divide=True):
+        "Frames `[start, upto)` (default: to the song's end) `(..., F)`: weighted means, or with `divide=False` weighted sums."
+        ready = (self.frames if upto is None else upto) - self.start
+        total, norm = self.total[..., :ready], self.norm[:ready]
+        self.total, self.norm, self.start = self.total[..., ready:], self.norm[ready:], self.start + ready
+        return total / norm if divide else total
+
+def windowed(fn, x, crop, overlap=0.5, batch_size=4):
+    "Apply `fn` to overlapping `crop`-frame windows of `x` `(..., frames)` (zeros past the ends), `batch_size` at a time; crossfade the outputs."
+    frames = x.shape[-1]
+    step = max(1, round(crop*(1 - overlap)))
+    starts, fade = chunk_starts(frames, crop, step), Crossfade(crop, step, frames, x.device)
+    for b in range(0, len(starts), batch_size):
+        group = starts[b:b+batch_size]
+        for start, output in zip(group, fn(cut_windows(x, group, crop))): fade.add(output, start)
+    return fade.pop()
 
 # %% ../nbs/20_streaming.ipynb #45971fcc
 class ArraySource:

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .audio import SAMPLE_RATE, Stft, split_nyquist, write_atomically
+from .audio import SAMPLE_RATE, Stft, write_atomically
+from .model import model_bins, input_peak
 from .library import *           # AudioLibrary, LibraryError, find_audio, ...
 from .augment import *           # Augmentations, mix_stems, shift_pitch_tempo, ...
 from .augment import _cdf, _rows, _pitch_stretch_rows
@@ -25,10 +26,10 @@ __all__ = ['stem_magnitudes', 'SpectrogramBatch', 'SeparationSet', 'VoxAug', 'De
 # %% ../nbs/10_voxaug.ipynb #8c96518c
 def stem_magnitudes(stems, stft):
     "Model input and targets of waveform `stems` `(..., 2 [instrumental, vocals], C, samples)`: mixture, instrumental and vocal magnitudes `(..., C, bins, frames)`, each divided by the mixture magnitude's maximum (per example)."
-    instrumental, vocals = split_nyquist(stft(stems))[0].unbind(-4)
+    instrumental, vocals = model_bins(stft(stems)).unbind(-4)
     mixture = (instrumental + vocals).abs()
-    scale = mixture.amax(dim=(-3, -2, -1), keepdim=True).clamp_min(1e-8)
-    return mixture/scale, instrumental.abs()/scale, vocals.abs()/scale
+    peak = input_peak(mixture)                          # the model's input contract (the model notebook)
+    return mixture/peak, instrumental.abs()/peak, vocals.abs()/peak
 
 class SpectrogramBatch:
     "A DataLoader `after_batch` turning `(stems, index)` waveform batches into `(mixture, instrumental, vocals, index)` magnitudes on the batch's device."

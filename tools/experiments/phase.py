@@ -27,7 +27,7 @@ def hardware(device=None):
 
 
 def train(a):
-    from frame_transformer.phase import train_phase_predictor
+    from frame_transformer.phase_train import train_phase_predictor
     corpus = Path(a.corpus)/'audio'
     command = 'python tools/experiments/phase.py ' + ' '.join(shlex.quote(x) for x in sys.argv[1:])
     learn = train_phase_predictor(corpus/'train'/'instrumental', corpus/'train'/'vocals', a.out, config=a.config,
@@ -54,7 +54,8 @@ def draw_maps(true, mixture, predicted, name, path):
 def maps_only(a, checkpoint):
     "Only the phase-map picture of the first test song (the same computation as in `measure`)."
     from frame_transformer.audio import split_nyquist
-    from frame_transformer.phase import load_phase_model, predict_phase, windowed
+    from frame_transformer.phase import load_phase_model, predict_phase
+    from frame_transformer.streaming import windowed
     from frame_transformer.separate import load_separation_model
     from frame_transformer.evaluate import find_test_songs, read_test_song
     predictor = load_phase_model(checkpoint)
@@ -70,7 +71,8 @@ def maps_only(a, checkpoint):
 
 def measure(a, checkpoint):
     from frame_transformer.audio import split_nyquist, join_nyquist
-    from frame_transformer.phase import load_phase_model, predict_phase, windowed, unit, show_phase_maps
+    from frame_transformer.phase import load_phase_model, predict_phase, unit, show_phase_maps
+    from frame_transformer.streaming import windowed
     from frame_transformer.separate import load_separation_model
     from frame_transformer.evaluate import find_test_songs, read_test_song, whole_track_sdr, museval_sdr
     device = a.device or 'cpu'
