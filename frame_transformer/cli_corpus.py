@@ -36,8 +36,7 @@ def corpus_build(
     export:bool=False,                    # also pack Opus tar bundles into DEST/transfer
     kbps:float=96,                        # Opus bit rate of the bundles
     bundle_mib:float=60,                  # size of each bundle, MiB
-    results:str=None,                     # also write the build record here (e.g. results/corpus.json)
-    no_export:Annotated[bool, '', {'help': argparse.SUPPRESS}]=False):   # version 1's option: bundles are now opt-in
+    results:str=None):                    # also write the build record here (e.g. results/corpus.json)
     "Build the offline training corpus from Debian packages: fetch, unpack, convert, screen, render, split, manifest."
     from frame_transformer import corpus
     with running('ft-corpus', errors=(CorpusError,)) as status:
@@ -45,7 +44,7 @@ def corpus_build(
         corpus.build(dest, sung_hours=sung_hours, espeak_hours=espeak_hours, speech_repeats=speech_repeats, resung_hours=resung_hours,
                      phrase_seconds=phrase_seconds, valid_fraction=valid_fraction, seed=seed, jobs=jobs, screen=not no_screen,
                      screen_record=screening_from,
-                     export=export and not no_export, kbps=kbps, max_mib=bundle_mib, results=results)
+                     export=export, kbps=kbps, max_mib=bundle_mib, results=results)
 
 @call_parse
 def corpus_summary(dest:str):            # the corpus folder
