@@ -15,7 +15,7 @@ from typing import Annotated
 from fastcore.script import call_parse
 from .cli import running, run
 from .corpus.manifest import CorpusError
-from .corpus.multitrack import LAYOUTS
+from .corpus.collections import LAYOUTS
 from .pack import DEFAULT_KBPS, DEFAULT_MAX_MIB
 
 
