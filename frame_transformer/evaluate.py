@@ -13,23 +13,23 @@ import numpy as np
 import torch
 
 from .audio import SAMPLE_RATE, AUDIO_EXTENSIONS, AudioError, Stft, load_audio, save_audio, write_atomically
-from .compat import moved_names
 
 # %% auto #0
-__all__ = ['STEM_NAMES', 'METHODS', 'METHOD_NAMES', 'find_test_songs', 'read_test_song', 'write_test_set', 'museval_sdr',
-           'whole_track_sdr', 'repet_sim', 'ideal_ratio_mask', 'mixture_baseline', 'evaluate', 'summarize',
-           'stem_scores', 'plot_per_song', 'per_track', 'write_results']
+__all__ = ['STEM_NAMES', 'CORPUS_MANIFEST', 'METHODS', 'METHOD_NAMES', 'find_test_songs', 'read_test_song', 'write_test_set',
+           'museval_sdr', 'whole_track_sdr', 'repet_sim', 'ideal_ratio_mask', 'mixture_baseline', 'evaluate',
+           'summarize', 'stem_scores', 'plot_per_song', 'per_track', 'write_results']
 
 # %% ../nbs/23_evaluate.ipynb #c54d9b1c
 STEM_NAMES = {'mixture': ('mixture', 'mix'), 'instrumental': ('instrumental', 'accompaniment', 'instrumentals'),
               'vocals': ('vocals', 'vocal')}
 
+CORPUS_MANIFEST = 'manifest.csv'   # `corpus.manifest.MANIFEST`, named here: a folder of songs is scored without the corpus code
+
 def find_test_songs(folder, split='test'):
     "Songs of a test set, a folder of song folders or an imported multitrack corpus (its `split`): `[{'name', 'mixture', 'instrumental', 'vocals'}]` (paths; 'mixture' may be None)."
     folder = Path(folder)
     if not folder.is_dir(): raise FileNotFoundError(f"{folder}: no such test-set folder")
-    from frame_transformer.corpus.manifest import MANIFEST
-    if (folder/MANIFEST).is_file():                # a corpus: its songs, from the manifest
+    if (folder/CORPUS_MANIFEST).is_file():         # a corpus: its songs, from the manifest
         from frame_transformer.corpus.multitrack import corpus_songs
         songs = corpus_songs(folder, split)
         if not songs: raise FileNotFoundError(f"{folder}: no {split} songs with instrumental and vocals in this corpus "
@@ -239,6 +239,3 @@ def write_results(results, out_dir):
 
 def _has_tabulate():
     return importlib.util.find_spec('tabulate') is not None
-
-# %% ../nbs/23_evaluate.ipynb #cf45bb70
-__getattr__ = moved_names(__name__, {'cli': 'cli.ft_eval'})

@@ -189,15 +189,11 @@ def _copy_licences(roots, dest):
 # %% ../../nbs/30_corpus.ipynb #7217d66f
 def build(dest, roots=None, tools=None, sung_hours=2.5, espeak_hours=0.75, speech_repeats=1.0, resung_hours=2.5,
           phrase_seconds=30.0, valid_fraction=0.15, seed=0, jobs=None, screen=True, export=False, kbps=96, max_mib=60,
-          results=None, log=print, clip_repeats=None, screen_record=None):
+          results=None, log=print, screen_record=None):
     """Build the corpus in `dest`: fetch and unpack the packages (unless `roots` = {package: unpacked folder}),
     convert and screen the instrumentals, render the vocals, split, write the manifest, licences and `corpus.json`
     (and a copy at `results`), and with `export` the Opus bundles. `screen_record`: take the screening decisions of
-    that earlier build record instead of screening (`recorded_screening`). `clip_repeats` is version 1's name of `speech_repeats`."""
-    if clip_repeats is not None:
-        import warnings
-        warnings.warn("build(clip_repeats=...) is now build(speech_repeats=...)", DeprecationWarning, stacklevel=2)
-        speech_repeats = clip_repeats
+    that earlier build record instead of screening (`recorded_screening`)."""
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     jobs = jobs or os.cpu_count() or 1
     timings, t0, versions = {}, time.time(), {}
