@@ -14,7 +14,7 @@ from scipy.signal import lfilter
 from ..audio import SAMPLE_RATE, resample
 from .manifest import CorpusError
 from .voices import (SCALES, FRAME_MS, world, analyse, voiced_segments, hz_to_midi, midi_to_hz,
-                                             read_clip, place, add_room, set_level)
+                                             read_clip, place, add_room, set_level, resung_recipes)
 
 # %% auto #0
 __all__ = ['FPS', 'ANALYSIS_RATE', 'NOTE_BEATS', 'END_BEATS', 'speechlike', 'Syllable', 'frame_db', 'split_vowel', 'syllables',
@@ -326,18 +326,7 @@ def sing_speech(mono, sr, recipe, analysis=None):
 # %% ../../nbs/35a_corpus_singing.ipynb #fadadce6
 def singing_recipes(clips, total_seconds, seconds, seed, stretch=3.0):
     "Recipes for sung files of `seconds` from `{clip: duration}`, totalling about `total_seconds`; `stretch`: the expected lengthening."
-    rng = np.random.default_rng(seed)
-    recipes, pool = [], []
-    for i in range(max(1, int(round(total_seconds / seconds)))):
-        parts, t = [], 0.
-        while t < seconds:
-            if not pool: pool = list(rng.permutation(sorted(clips)))
-            clip = str(pool.pop()); parts.append(clip); t += clips[clip] * stretch
-        recipes.append(dict(seconds=float(seconds), seed=int(rng.integers(2**31)), parts=parts, key=int(rng.integers(12)),
-                            scale=str(rng.choice(list(SCALES))), tempo=float(rng.uniform(70, 150)),
-                            pan=float(np.clip(rng.normal(0, 0.25), -0.8, 0.8)), rt60=float(rng.uniform(0.4, 2.0)),
-                            wet=float(rng.uniform(0.1, 0.35)), rms_db=float(rng.uniform(-24, -16))))
-    return recipes
+    return resung_recipes(clips, total_seconds, seconds, seed, stretch, gap=0., tempo=(70, 150))   # the same draws as re-sung files
 
 def render_singing(recipe, root, sr=SAMPLE_RATE):
     "The stereo wave of one sung file (see `singing_recipes`) from the unpacked package `root`, and the lowest clip rate."

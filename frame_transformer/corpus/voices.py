@@ -291,17 +291,18 @@ def sing(mono, sr, seed=0, key=None, scale=None, tempo=None):
     return wave.astype(np.float32), f0_out, notes
 
 # %% ../../nbs/35_corpus_voices.ipynb #ca546fe7
-def resung_recipes(clips, total_seconds, seconds, seed, stretch=1.8):
-    "Recipes for re-sung files of about `seconds` from `{clip: duration}`, totalling about `total_seconds`; `stretch` is the expected lengthening."
+def resung_recipes(clips, total_seconds, seconds, seed, stretch=1.8, gap=1., tempo=(70, 140)):
+    """Recipes for re-sung files of about `seconds` from `{clip: duration}`, totalling about `total_seconds`; `stretch` is the
+    expected lengthening, `gap` the seconds between clips, `tempo` the range of tempi (bpm)."""
     rng = np.random.default_rng(seed)
     recipes, pool = [], []
     for i in range(max(1, int(round(total_seconds / seconds)))):
         parts, t = [], 0.
         while t < seconds:
             if not pool: pool = list(rng.permutation(sorted(clips)))
-            clip = str(pool.pop()); parts.append(clip); t += clips[clip] * stretch + 1.
+            clip = str(pool.pop()); parts.append(clip); t += clips[clip] * stretch + gap
         recipes.append(dict(seconds=float(seconds), seed=int(rng.integers(2**31)), parts=parts, key=int(rng.integers(12)),
-                            scale=str(rng.choice(list(SCALES))), tempo=float(rng.uniform(70, 140)),
+                            scale=str(rng.choice(list(SCALES))), tempo=float(rng.uniform(*tempo)),
                             pan=float(np.clip(rng.normal(0, 0.25), -0.8, 0.8)), rt60=float(rng.uniform(0.4, 2.0)),
                             wet=float(rng.uniform(0.1, 0.35)), rms_db=float(rng.uniform(-24, -16))))
     return recipes
