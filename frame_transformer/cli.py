@@ -102,11 +102,13 @@ def dispatch(argv):
         print(f"usage: python -m frame_transformer.cli {{{','.join(COMMANDS)}}} ARGS...", file=sys.stderr); return 2
     return run(load_command(argv[0]), argv[1:])
 
-def __getattr__(name):
+def _command_by_function_name(name):
     "`cli.ft_train` and the other commands by their functions' names, imported when asked for."
     command = name.replace('_', '-')
     if command in COMMANDS: return load_command(command)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+__getattr__ = _command_by_function_name        # the module's own lookup (an assignment: no docs page entry to link to)
 
 
 # %% ../nbs/80_cli.ipynb #f746e903
