@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from .compat import import_fastai_quietly
+import_fastai_quietly()                       # fastai without torch's jit.script warning
 from fastai.callback.core import Callback
 from fastai.torch_core import rank_distrib
 from fastcore.foundation import L

@@ -14,9 +14,6 @@ from contextlib import contextmanager
 
 from fastcore.script import parse_cli
 
-# fastai decorates a few functions with torch.jit.script at import, which torch >= 2.10 deprecates: a warning that no
-# user can act on, at the start of the commands that train (and of any that imports fastai)
-warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
 
 
 # %% ../nbs/80_cli.ipynb #483d8278
@@ -101,14 +98,6 @@ def dispatch(argv):
     if not argv or argv[0] not in COMMANDS:
         print(f"usage: python -m frame_transformer.cli {{{','.join(COMMANDS)}}} ARGS...", file=sys.stderr); return 2
     return run(load_command(argv[0]), argv[1:])
-
-def _command_by_function_name(name):
-    "`cli.ft_train` and the other commands by their functions' names, imported when asked for."
-    command = name.replace('_', '-')
-    if command in COMMANDS: return load_command(command)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-__getattr__ = _command_by_function_name        # the module's own lookup (an assignment: no docs page entry to link to)
 
 
 # %% ../nbs/80_cli.ipynb #f746e903

@@ -1,4 +1,4 @@
-"""A name that moved to another module keeps working from its old one, with a DeprecationWarning that says where it went
+"""fastai imported without the deprecation warning torch raises for fastai's scripted functions
 
 Docs: https://frame-transformer.github.io/frame-transformer/compat.html.md"""
 
@@ -6,18 +6,17 @@ Docs: https://frame-transformer.github.io/frame-transformer/compat.html.md"""
 
 # %% ../nbs/08_compat.ipynb #2d5228dc
 from __future__ import annotations
-import importlib, warnings
+import importlib, sys, warnings
 
 # %% auto #0
-__all__ = ['moved_names']
+__all__ = ['JIT_SCRIPT_DEPRECATION', 'import_fastai_quietly']
 
 # %% ../nbs/08_compat.ipynb #c59bdb1e
-def moved_names(module, moved):
-    "A module `__getattr__` for `module` (its name) serving `moved` ({'old_name': 'new_module.new_name'}) with a DeprecationWarning."
-    def __getattr__(name):
-        if name not in moved: raise AttributeError(f"module {module!r} has no attribute {name!r}")
-        target = moved[name]
-        where, new = target.rsplit('.', 1)
-        warnings.warn(f"{module}.{name} moved to frame_transformer.{target}", DeprecationWarning, stacklevel=2)
-        return getattr(importlib.import_module(f'frame_transformer.{where}'), new)
-    return __getattr__
+JIT_SCRIPT_DEPRECATION = r'`torch\.jit\.script` is deprecated'
+
+def import_fastai_quietly():
+    "Import `fastai.layers` (and fastai's core with it) once, hiding only torch's `torch.jit.script` FutureWarning."
+    if 'fastai.layers' in sys.modules: return sys.modules['fastai.layers']
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message=JIT_SCRIPT_DEPRECATION, category=FutureWarning)
+        return importlib.import_module('fastai.layers')

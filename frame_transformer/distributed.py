@@ -10,6 +10,8 @@ import os
 from contextlib import contextmanager
 
 import torch
+from .compat import import_fastai_quietly
+import_fastai_quietly()                       # fastai without torch's jit.script warning
 import fastai.distributed                    # Learner.distrib_ctx (needs accelerate)
 from fastai.distributed import DistributedDL, DistributedTrainer
 from fastai.torch_core import num_distrib

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Annotated
 
 import torch
+from .compat import import_fastai_quietly
+import_fastai_quietly()                       # fastai without torch's jit.script warning
 from fastai.learner import Learner
 from fastai.callback.core import Callback
 from fastai.callback.schedule import *        # fit_one_cycle
@@ -32,7 +34,6 @@ from .checkpoints import (bare_model, AfterTrainingEpoch, TrainingCheckpoints, T
                                            check_resume, restore_run, initial_model)
 from .stints import fit_stint
 from .distributed import distributed_training, training_device
-from .compat import moved_names
 
 # %% ../nbs/12_learner.ipynb #76c4d091
 class VoxAugEpoch(Callback):
@@ -265,19 +266,11 @@ def run_training(learn, run, device, show_progress=True, what='', log=None):
     return learn
 
 # %% ../nbs/12_learner.ipynb #8bd31b05
-_RENAMED = {'crop_frames': 'crop', 'cache_dir': 'cache'}     # the keyword names of train_vocal_remover before TrainConfig
-
 def configured(cls, run=None, changes=None):
-    "`run` (a `cls`, or None for the defaults) with the fields in `changes` replaced; a model configuration in place of `run` is its `config` field."
+    "`run` (a `cls`, or None for the defaults) with the fields in `changes` replaced."
+    if run is not None and not isinstance(run, cls):
+        raise TypeError(f"run must be a {cls.__name__}, not {type(run).__name__} (a model configuration is config=...)")
     changes = dict(changes or {})
-    if isinstance(run, (str, FrameTransformerConfig)):
-        warnings.warn(f"pass the model configuration as {cls.__name__}(config=...) or config=..., not by position",
-                      DeprecationWarning, stacklevel=3)
-        run, changes['config'] = None, run
-    for old, new in _RENAMED.items():
-        if old in changes:
-            warnings.warn(f"'{old}' is now the {cls.__name__} field '{new}'", DeprecationWarning, stacklevel=3)
-            changes[new] = changes.pop(old)
     unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(cls)})
     if unknown: raise TypeError(f"{', '.join(unknown)}: not {cls.__name__} field(s)")
     return dataclasses.replace(run if run is not None else cls(), **changes)
@@ -299,11 +292,3 @@ def train_vocal_remover(instrumentals, vocals, train=None, pairs=None, valid_sou
     learn = vocal_remover_learner(dls, config, model=model, **train.learner_options(),
                                   meta={**(meta or {}), **({'init': str(init)} if init is not None else {})} or None)
     return run_training(learn, train, device, show_progress)
-
-# %% ../nbs/12_learner.ipynb #a78c7c75
-__getattr__ = moved_names(__name__, {
-    **{name: f'losses.{name}' for name in ('multiresolution_l1', 'SeparationLoss', 'MagnitudeSDRLoss', 'sdr', 'stems_to_waves')},
-    **{name: f'checkpoints.{name}' for name in ('training_state', 'load_training_state')},
-    **{name: f'bench_train.{name}' for name in ('train_step_benchmark', 'print_benchmark', 'bench')},
-    'data_bench': 'voxaug.voxaug_bench',
-    'PEAK_BF16_TFLOPS': 'device.DATASHEET_BF16_TFLOPS', 'ft_train': 'cli.ft_train'})

@@ -10,6 +10,8 @@ import math
 
 import torch
 import torch.nn.functional as F
+from .compat import import_fastai_quietly
+import_fastai_quietly()                       # fastai without torch's jit.script warning
 from fastai.learner import Metric
 from fastai.callback.core import Callback
 

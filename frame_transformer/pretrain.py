@@ -15,6 +15,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from .compat import import_fastai_quietly
+import_fastai_quietly()                       # fastai without torch's jit.script warning
 from fastai.torch_core import rank_distrib
 
 from .audio import Stft, SAMPLE_RATE, split_nyquist

@@ -21,6 +21,8 @@ from .audio import (Stft, SAMPLE_RATE, check_wave, to_stereo, resample, split_ny
 from .layers import MultichannelLinear, FrameEncoder
 from .attention import FrameTransformerEncoder
 from .model import CheckpointError, save_checkpoint, read_checkpoint_info, checkpoint_paths, count_parameters, load_model
+from .compat import import_fastai_quietly
+import_fastai_quietly()                       # fastai without torch's jit.script warning
 from fastai.callback.core import Callback
 from fastai.torch_core import rank_distrib
 from .voxaug import voxaug_dataloaders

@@ -8,6 +8,8 @@ import json, math, platform, time
 from pathlib import Path
 
 import torch
+from .compat import import_fastai_quietly
+import_fastai_quietly()                       # fastai without torch's jit.script warning
 from fastai.callback.core import Callback, CancelFitException
 from fastai.torch_core import rank_distrib
 

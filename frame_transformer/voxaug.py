@@ -288,6 +288,8 @@ def voxaug_dataloaders(instrumentals, vocals, config=None, *, bs=8, crop_frames=
                        cache_dir=None, device=None, sr=None, verbose=False, valid_sources=None, gpu_stft=None,
                        on_device=False):
     "fastai `DataLoaders` of voxaug mixtures of two folders (or file lists, or `AudioLibrary`s) for a model `config`."
+    from frame_transformer.compat import import_fastai_quietly
+    import_fastai_quietly()                       # fastai without torch's jit.script warning
     from fastai.data.core import DataLoaders
     from fastai.data.load import DataLoader
     stft = stft or getattr(config, 'stft', None) or Stft()
