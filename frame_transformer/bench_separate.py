@@ -6,19 +6,20 @@ Docs: https://frame-transformer.github.io/frame-transformer/separation_bench.htm
 
 # %% ../nbs/24_separation_bench.ipynb #465411ca
 from __future__ import annotations
-import argparse, json, os, resource, subprocess, sys, tempfile, time, types
+import json, os, resource, subprocess, sys, tempfile, time, types
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import torch
+from fastcore.script import call_parse
 
 from .audio import SAMPLE_RATE, write_atomically
 
 # %% auto #0
 __all__ = ['SPEED_COLUMNS', 'write_long_song', 'ft_model', 'measure', 'run_measurement', 'print_table', 'speed_table',
-           'memory_table', 'main', 'StageTimer', 'profile_separation', 'model_throughput', 'gpu_report',
-           'network_levers']
+           'memory_table', 'StageTimer', 'profile_separation', 'model_throughput', 'gpu_report', 'network_levers',
+           'main']
 
 # %% ../nbs/24_separation_bench.ipynb #2061afa9
 def write_long_song(path, minutes, sr=SAMPLE_RATE, seed=0):
@@ -162,28 +163,6 @@ def memory_table(folder, minutes=(1, 10, 60), method='ft:default', device='cpu',
     rows = [run_measurement(method, write_long_song(Path(folder)/f'song_{m:g}min.wav', m), device=device, **kwargs) for m in minutes]
     print_table(rows, [c for c in SPEED_COLUMNS if c != 'parameters'])
     return rows
-
-def main(argv=None):
-    p = argparse.ArgumentParser(prog='python -m frame_transformer.bench_separate', description=__doc__)
-    p.add_argument('--folder', default=None, help="where to write the test songs (default: a temporary folder)")
-    p.add_argument('--device', default='cpu')
-    p.add_argument('--minutes', type=float, default=4., help="length of the song for the speed table")
-    p.add_argument('--methods', default='ft:default,ft:default:onnx,openunmix,htdemucs',
-                   help="ft:NAME[:BACKEND][@OVERLAP] (NAME: default, identity, tiny, small, large; BACKEND: torch, onnx), openunmix, htdemucs")
-    p.add_argument('--memory-minutes', default='1,10,60')
-    p.add_argument('--memory-method', default='ft:default')
-    p.add_argument('--batch-size', type=int, default=4)
-    p.add_argument('--overlap', type=float, default=None, help="window overlap of the ft: methods without @OVERLAP (default: the separator's)")
-    args = p.parse_args(argv)
-    folder = Path(args.folder or tempfile.mkdtemp())
-    folder.mkdir(parents=True, exist_ok=True)
-    song = write_long_song(folder/f'song_{args.minutes:g}min.wav', args.minutes)
-    options = dict(batch_size=args.batch_size, overlap=args.overlap)
-    print(f"## speed: a {args.minutes:g}-minute stereo song, {args.device}, {torch.get_num_threads()} threads\n")
-    speed_table(song, [m for m in args.methods.split(',') if m], device=args.device, **options)
-    if args.memory_minutes:
-        print(f"\n## memory against song length ({args.memory_method}, {args.device})\n")
-        memory_table(folder, [float(m) for m in args.memory_minutes.split(',')], args.memory_method, args.device, **options)
 
 # %% ../nbs/24_separation_bench.ipynb #7619fdc0
 class StageTimer:
@@ -338,4 +317,22 @@ def network_levers(name='default', batch_sizes=(4, 8, 16), windows=32, compile=F
     return rows
 
 # %% ../nbs/24_separation_bench.ipynb #9b76aa17
-if __name__ == '__main__': main()
+@call_parse
+def main(folder:str=None,                  # where to write the test songs (default: a temporary folder)
+         device:str='cpu',                 # cpu or cuda
+         minutes:float=4.,                 # length of the song for the speed table
+         methods:str='ft:default,ft:default:onnx,openunmix,htdemucs',   # ft:NAME[:BACKEND][@OVERLAP] (NAME: default, identity, tiny, small, large; BACKEND: torch, onnx), openunmix, htdemucs
+         memory_minutes:str='1,10,60',     # song lengths of the memory table, comma-separated ('' for no memory table)
+         memory_method:str='ft:default',   # the method of the memory table
+         batch_size:int=4,                 # windows per model call
+         overlap:float=None):              # window overlap of the ft: methods without @OVERLAP (default: the separator's)
+    "Speed and memory tables of separation on this machine: `python -m frame_transformer.bench_separate`."
+    folder = Path(folder or tempfile.mkdtemp())
+    folder.mkdir(parents=True, exist_ok=True)
+    song = write_long_song(folder/f'song_{minutes:g}min.wav', minutes)
+    options = dict(batch_size=batch_size, overlap=overlap)
+    print(f"## speed: a {minutes:g}-minute stereo song, {device}, {torch.get_num_threads()} threads\n")
+    speed_table(song, [m for m in methods.split(',') if m], device=device, **options)
+    if memory_minutes:
+        print(f"\n## memory against song length ({memory_method}, {device})\n")
+        memory_table(folder, [float(m) for m in memory_minutes.split(',')], memory_method, device, **options)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from fastcore.script import call_parse
 
 from .audio import SAMPLE_RATE, Stft, write_atomically
 from .model import model_bins, input_peak
@@ -378,22 +379,22 @@ def voxaug_bench(instrumentals=None, vocals=None, config='small', bs=16, workers
     if tmp is not None: shutil.rmtree(tmp, ignore_errors=True)
     return rows
 
-def main(argv=None):
-    "`python -m frame_transformer.voxaug`: the data benchmark (`voxaug_bench`) on a pack, two folders, or toy libraries."
-    import argparse
-    p = argparse.ArgumentParser(prog='python -m frame_transformer.voxaug', description='examples/s of the two voxaug paths')
-    p.add_argument('--pack', help='a training pack (or corpus): its train split'); p.add_argument('--instrumentals'); p.add_argument('--vocals')
-    p.add_argument('--config', default='small'); p.add_argument('--bs', type=int, default=16)
-    p.add_argument('--workers', default='0,2'); p.add_argument('--threads', default='1,2'); p.add_argument('--batches', type=int, default=8)
-    p.add_argument('--device', default=None); p.add_argument('--cache', default=None); p.add_argument('--json', help='also write the rows here')
-    a = p.parse_args(argv)
-    inst, voc = a.instrumentals, a.vocals
-    if a.pack:
+@call_parse
+def main(pack:str=None,             # a training pack (or corpus): its train split
+         instrumentals:str=None,    # or: a folder of instrumentals
+         vocals:str=None,           # and a folder of vocals (neither: toy libraries)
+         config:str='small',        # the model configuration whose crops are made
+         bs:int=16,                 # examples per batch
+         workers:str='0,2',         # comma-separated numbers of DataLoader worker processes
+         threads:str='1,2',         # comma-separated torch thread counts of the device path
+         batches:int=8,             # timed batches of each
+         device:str=None,           # the device path's device (default: the GPU if there is one)
+         cache:str=None,            # decoded-audio cache folder
+         json_out:str=None):        # also write the rows here, as JSON
+    "Examples/s of the two voxaug paths: `python -m frame_transformer.voxaug` (`voxaug_bench` on a pack, two folders, or toy libraries)."
+    if pack:
         from frame_transformer.pack import pack_files
-        inst, voc = pack_files(a.pack, 'train', 'instrumental'), pack_files(a.pack, 'train', 'vocals')
-    rows = voxaug_bench(inst, voc, a.config, a.bs, a.workers, a.threads, a.batches, a.device, a.cache)
-    if a.json: write_atomically(a.json, lambda tmp: Path(tmp).write_text(json.dumps(rows, indent=1)))
+        instrumentals, vocals = pack_files(pack, 'train', 'instrumental'), pack_files(pack, 'train', 'vocals')
+    rows = voxaug_bench(instrumentals, vocals, config, bs, workers, threads, batches, device, cache)
+    if json_out: write_atomically(json_out, lambda tmp: Path(tmp).write_text(json.dumps(rows, indent=1)))
     return rows
-
-# %% ../nbs/10_voxaug.ipynb #288717c4
-if __name__ == '__main__': main()
