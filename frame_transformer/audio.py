@@ -14,7 +14,6 @@ import numpy as np
 import soundfile as sf
 import soxr
 import torch
-import matplotlib.pyplot as plt
 
 # %% auto #0
 __all__ = ['SAMPLE_RATE', 'AUDIO_EXTENSIONS', 'OUTPUT_FORMATS', 'WAV_SUBTYPES', 'AudioError', 'check_wave', 'downmix_matrix',
@@ -212,6 +211,7 @@ def to_db(magnitude, floor_db=-80.):
 def show_spec(spec, ax=None, title=None, sr=SAMPLE_RATE, hop_length=1024, max_khz=11, mask=False,
               cmap=None, colorbar=False, figsize=(6, 3)):
     "Draw a magnitude/complex spectrogram `([channels,] bins, frames)` in dB, or a mask in [0, 1] if `mask`."
+    import matplotlib.pyplot as plt                  # pictures only: separation never loads matplotlib
     img = _as_array(spec)
     if img.ndim == 3: img = np.sqrt((img**2).mean(0)) if not mask else img.mean(0)
     if ax is None: _, ax = plt.subplots(figsize=figsize)
@@ -231,6 +231,7 @@ def show_specs(specs, titles=None, masks=None, ncols=None, figsize=None, **kwarg
     n = len(specs)
     ncols = ncols or n
     nrows = (n + ncols - 1)//ncols
+    import matplotlib.pyplot as plt
     fig, axs = plt.subplots(nrows, ncols, figsize=figsize or (4.2*ncols, 3*nrows), squeeze=False)
     titles, masks = titles or [None]*n, masks or [False]*n
     for ax, s, t, m in zip(axs.flat, specs, titles, masks): show_spec(s, ax=ax, title=t, mask=m, **kwargs)

@@ -16,6 +16,7 @@ from fastai.learner import Metric
 from fastai.callback.core import Callback
 
 from .audio import split_nyquist, join_nyquist
+from .model import input_peak
 
 # %% auto #0
 __all__ = ['LOSSES', 'MaskToStems', 'multiresolution_l1', 'SeparationLoss', 'MagnitudeSDRLoss', 'separation_loss', 'sdr',
@@ -82,7 +83,7 @@ def stems_to_waves(stems, mixture, stft):
     "Waveforms `(2 stems, C, samples)` of estimated magnitudes `stems` `(2, C, bins, frames)` (in units of the mixture's maximum) with the phase of the `mixture` waveform."
     spec = stft(torch.as_tensor(mixture, dtype=torch.float32))
     bins, nyquist = split_nyquist(spec)
-    scale = bins.abs().amax().clamp_min(1e-8)
+    scale = input_peak(bins)                   # the model input contract: units of the mixture peak
     phase = torch.polar(torch.ones_like(bins.real), bins.angle())
     out = [join_nyquist(stems[s].float().cpu()*scale*phase, nyquist*(1 - s)) for s in (0, 1)]
     return stft.inverse(torch.stack(out), length=mixture.shape[-1])

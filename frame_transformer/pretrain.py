@@ -20,7 +20,7 @@ import_fastai_quietly()                       # fastai without torch's jit.scrip
 from fastai.torch_core import rank_distrib
 
 from .audio import Stft, SAMPLE_RATE, split_nyquist
-from .model import FrameTransformer, get_config, seeded_model
+from .model import FrameTransformer, get_config, seeded_model, input_peak
 from .library import AudioLibrary, LibraryError
 from .augment import Augmentations
 from .voxaug import VoxAug
@@ -106,7 +106,7 @@ class UnlabeledCrops(torch.utils.data.Dataset):
             source, wave = self._wave(rng, i)
             if 20*np.log10(np.sqrt(np.mean(wave.astype(np.float64)**2)) + 1e-12) >= self.min_db: break
         magnitude = split_nyquist(self.stft(torch.from_numpy(np.ascontiguousarray(wave))))[0].abs()
-        clean = magnitude/magnitude.amax().clamp_min(1e-8)
+        clean = magnitude/input_peak(magnitude)            # in units of its peak, as a model input
         gamma = torch.tensor(sample_gamma(rng, 1, self.gamma)[0])
         noise = torch.from_numpy(rng.standard_normal(clean.shape, dtype=np.float32))
         return dict(clean=clean, noisy=corrupt(clean, gamma, noise), noise=noise, gamma=gamma, scale=crop_rms(clean),
