@@ -9,12 +9,10 @@ __all__ = ['USER_ERRORS', 'COMMANDS', 'Terminated', 'Status', 'running', 'run', 
            'dispatch']
 
 # %% ../nbs/80_cli.ipynb #eeba0b7c
-import importlib, inspect, os, signal, sys, threading, traceback, typing, warnings
+import importlib, inspect, os, signal, sys, threading, traceback, typing
 from contextlib import contextmanager
 
 from fastcore.script import parse_cli
-
-
 
 # %% ../nbs/80_cli.ipynb #483d8278
 class Terminated(BaseException):

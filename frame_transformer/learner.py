@@ -26,7 +26,7 @@ from fastai.callback.fp16 import MixedPrecision
 from fastai.torch_core import rank_distrib, num_distrib
 
 from .audio import write_atomically
-from .model import (FrameTransformer, FrameTransformerConfig, CONFIGS, get_config, seeded_model,
+from .model import (FrameTransformer, CONFIGS, get_config, seeded_model,
                                      checkpoint_paths, count_parameters)
 from .voxaug import voxaug_dataloaders
 from .losses import MaskToStems, separation_loss, StemSDR, l1, dataset_of, LOSSES

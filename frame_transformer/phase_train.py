@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 import torch
+from .compat import import_fastai_quietly
+import_fastai_quietly()                       # fastai without torch's jit.script warning
 from fastai.learner import Learner
 from fastai.callback.schedule import *        # fit_one_cycle
 from fastai.callback.training import GradientClip
