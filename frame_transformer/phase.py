@@ -13,10 +13,9 @@ import torch
 import torch.nn as nn
 
 from .audio import join_nyquist
-from .model import (FrameTransformer, get_config, save_checkpoint, load_checkpoint, read_checkpoint_info,
+from .model import (FrameTransformer, FrameTransformerConfig, get_config, save_checkpoint, load_model, read_checkpoint_info,
                                      CheckpointError, model_bins, input_peak)
 from .streaming import windowed
-
 
 # %% auto #0
 __all__ = ['PHASE_KIND', 'unit', 'as_cos_sin', 'from_cos_sin', 'phase_loss', 'phase_error', 'mixture_phase_error', 'phase_config',
@@ -113,8 +112,8 @@ class PhaseBatch:
 
 # %% ../nbs/40_phase.ipynb #efaf24f9
 def save_phase_checkpoint(predictor, path, meta=None, dtype=None):
-    "Save a `PhasePredictor` as a model checkpoint whose meta marks it as a phase predictor."
-    return save_checkpoint(predictor.net, path, meta={**(meta or {}), 'kind': PHASE_KIND}, dtype=dtype)
+    "Save a `PhasePredictor` as a model checkpoint (its network's configuration) whose meta marks it as a phase predictor."
+    return save_checkpoint(predictor, path, meta={**(meta or {}), 'kind': PHASE_KIND}, dtype=dtype)
 
 def is_phase_checkpoint(path):
     "Whether the checkpoint at `path` is a phase predictor (reads only its JSON)."
@@ -126,8 +125,7 @@ def load_phase_model(path, device='cpu'):
     kind = info.get('meta', {}).get('kind')
     if kind != PHASE_KIND:
         raise CheckpointError(f"{path}: not a phase predictor checkpoint (its meta kind is {kind!r}, not '{PHASE_KIND}')")
-    net = load_checkpoint(path, device)
-    return PhasePredictor(net=net).to(device).eval()
+    return load_model(path, PhasePredictor, FrameTransformerConfig, device, what='phase predictor').to(device).eval()
 
 # %% ../nbs/40_phase.ipynb #e20e944c
 @torch.no_grad()

@@ -7,24 +7,24 @@ Docs: https://frame-transformer.github.io/frame-transformer/phase_train.html.md"
 # %% ../nbs/40b_phase_train.ipynb #b7f1c2d2
 from __future__ import annotations
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import torch
 from .compat import import_fastai_quietly
 import_fastai_quietly()                       # fastai without torch's jit.script warning
-from fastai.learner import Learner
-from fastai.callback.schedule import *        # fit_one_cycle
-from fastai.callback.training import GradientClip
+from fastai.torch_core import rank_distrib
 
-from .model import get_config
+from .model import get_config, load_model, FrameTransformerConfig
 from .voxaug import voxaug_dataloaders
-from .checkpoints import TrainingHistory
-from .learner import VoxAugEpoch
+from .checkpoints import bare_model
+from .learner import RunConfig, training_learner, prepare_run, run_training, configured
 from .phase import (PhasePredictor, PhaseBatch, phase_config, phase_loss, phase_error, mixture_phase_error,
-                                     save_phase_checkpoint, load_phase_model)
+                                     save_phase_checkpoint, load_phase_model, PHASE_KIND)
 
 # %% auto #0
-__all__ = ['phase_dataloaders', 'phase_learner', 'train_phase_predictor']
+__all__ = ['phase_dataloaders', 'phase_learner', 'PhaseRunConfig', 'train_phase_predictor']
 
 # %% ../nbs/40b_phase_train.ipynb #b7f1c2d6
 def phase_dataloaders(instrumentals, vocals, config='tiny', bs=4, **kwargs):
@@ -36,36 +36,47 @@ def phase_dataloaders(instrumentals, vocals, config='tiny', bs=4, **kwargs):
     return dls
 
 # %% ../nbs/40b_phase_train.ipynb #0cf968ec
-def phase_learner(dls, config='tiny', model=None, out=None, clip=1.0, seed=0, cbs=None, **kwargs):
-    "A fastai `Learner` training a `PhasePredictor` of `config` on `phase_dataloaders`."
+def phase_learner(dls, config='tiny', model=None, seed=0, meta=None, cbs=None, **kwargs):
+    "The training `Learner` (`training_learner`) of a `PhasePredictor` of `config` (or `model`) on `phase_dataloaders`."
+    config = phase_config(config)
     if model is None:
         torch.manual_seed(seed)
         model = PhasePredictor(config)
     if getattr(dls, 'device', None) is not None: model.to(dls.device)
-    callbacks = [VoxAugEpoch()] + ([TrainingHistory(out)] if out is not None else []) + ([GradientClip(clip)] if clip else [])
-    learn = Learner(dls, model, loss_func=phase_loss, metrics=[phase_error, mixture_phase_error],
-                    cbs=callbacks + list(cbs or []), **kwargs)
-    learn.out = Path(out) if out else None
-    return learn
+    return training_learner(dls, model, config, phase_loss, metrics=[phase_error, mixture_phase_error], cbs=cbs,
+                            meta={**(meta or {}), 'kind': PHASE_KIND}, **kwargs)
 
 # %% ../nbs/40b_phase_train.ipynb #9184424e
-def train_phase_predictor(instrumentals, vocals, out, config='small', epochs=4, bs=4, epoch_length=256,
-                          valid_length=32, lr=1e-3, crop_frames=None, seed=0, num_workers=0, device=None,
-                          valid_sources=None, meta=None, verbose=True):
-    "Train a `PhasePredictor` on voxaug mixtures of two folders; saves `out/phase.safetensors`/`.json`; returns the learner."
-    config = phase_config(config, **({'crop_frames': crop_frames} if crop_frames else {}))
-    dls = phase_dataloaders(instrumentals, vocals, config, bs=bs, epoch_length=epoch_length, valid_length=valid_length,
-                            seed=seed, num_workers=num_workers, device=device, valid_sources=valid_sources)
-    learn = phase_learner(dls, config, out=out, seed=seed)
+@dataclass
+class PhaseRunConfig(RunConfig):
+    "A training run of the phase predictor (`train_phase_predictor`): a `RunConfig` whose configuration is a phase predictor's."
+    epochs:Annotated[int, "epochs of the one-cycle schedule"]=4
+    bs:Annotated[int, "batch size: mixtures per batch (each gives two examples, its instrumental and its vocals)"]=4
+    lr:Annotated[float, "maximum learning rate of the one-cycle schedule (wsd: the stable rate)"]=1e-3
+    epoch_length:Annotated[int, "training examples per epoch"]=256
+    valid_length:Annotated[int, "validation examples"]=32
+    out:Annotated[str, "output folder: checkpoints, history and the predictor (out/phase)"]='runs/phase'
+
+    def model_config(self):
+        "The phase predictor's configuration: `config` with 8 input maps and 4 output maps, and the run's crop."
+        return phase_config(self.config, **({'crop_frames': self.crop} if self.crop is not None else {}))
+
+def train_phase_predictor(instrumentals, vocals, run=None, valid_sources=None, show_progress=True, meta=None, **changes):
+    "Train a `PhasePredictor` on voxaug mixtures of two folders as `run` (a `PhaseRunConfig`, with `changes`) says; saves `run.out/phase`."
+    run = configured(PhaseRunConfig, run, changes)
+    config, device, workers = prepare_run(run)
+    dls = phase_dataloaders(instrumentals, vocals, config, **run.data_options(), valid_sources=valid_sources,
+                            num_workers=workers, device=device, verbose=not rank_distrib())
+    learn = phase_learner(dls, config, **run.learner_options(), meta=meta)
     started = time.time()
-    if verbose: learn.fit_one_cycle(epochs, lr)
-    else:
-        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr)
-    history = [dict(zip(['train_loss', 'valid_loss', 'phase_error', 'mixture_phase_error'], map(float, v)))
-               for v in learn.recorder.values]
-    info = dict(training=dict(epochs=epochs, bs=bs, epoch_length=epoch_length, lr=lr, crop_frames=config.crop_frames,
-                              seed=seed, steps=epochs*(epoch_length//bs), minutes=round((time.time() - started)/60, 2),
-                              history=history), **(meta or {}))
-    save_phase_checkpoint(learn.model, Path(out)/'phase', meta=info)
+    run_training(learn, run, device, show_progress, what=' phase predictor')
+    out = Path(run.out)
+    best = load_model(out/'best', PhasePredictor, FrameTransformerConfig) if (out/'best.safetensors').exists() else bare_model(learn.model)
+    info = dict(training=dict(epochs=run.epochs, bs=run.bs, epoch_length=run.epoch_length, lr=run.lr, schedule=run.schedule,
+                              crop_frames=config.crop_frames, seed=run.seed, steps=len(getattr(learn, 'history_rows', []))*len(learn.dls.train),
+                              best_epoch=getattr(best, 'meta', {}).get('epoch'),
+                              minutes=round((time.time() - started)/60, 2), history=getattr(learn, 'history_rows', [])),
+                **(meta or {}))
+    if not rank_distrib(): save_phase_checkpoint(best, out/'phase', meta=info)
     learn.info = info
     return learn

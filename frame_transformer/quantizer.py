@@ -6,21 +6,18 @@ Docs: https://frame-transformer.github.io/frame-transformer/quantizer.html.md"""
 
 # %% ../nbs/42_quantizer.ipynb #4f1fa528
 from __future__ import annotations
-import json, math, time
+import math, time
 from dataclasses import dataclass, asdict, fields, replace
-from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
-from .audio import (Stft, SAMPLE_RATE, check_wave, to_stereo, resample, split_nyquist, join_nyquist,
-                                     from_magphase)
+from .audio import Stft, SAMPLE_RATE, to_stereo, resample, split_nyquist, join_nyquist, from_magphase
 from .layers import MultichannelLinear, FrameEncoder
 from .attention import FrameTransformerEncoder
-from .model import CheckpointError, save_checkpoint, read_checkpoint_info, checkpoint_paths, count_parameters, load_model
+from .model import CheckpointError, save_checkpoint, read_checkpoint_info, checkpoint_paths, load_model
 from .compat import import_fastai_quietly
 import_fastai_quietly()                       # fastai without torch's jit.script warning
 from fastai.callback.core import Callback

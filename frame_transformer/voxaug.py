@@ -284,6 +284,13 @@ class Concat(SeparationSet):
         return self.sets[k].waves(i - int(self.offsets[k]))
 
 # %% ../nbs/10_voxaug.ipynb #028ef6b0
+def _worker_loader(ds, stft, bs, num_workers, device, gpu_stft, **kwargs):
+    "A fastai `DataLoader` of `ds` made in `num_workers` processes; with `gpu_stft`, waveforms turned into spectrograms on `device`."
+    from fastai.data.load import DataLoader
+    for part in (ds, *getattr(ds, 'sets', ())): part.waveforms = gpu_stft
+    on_device = dict(after_batch=SpectrogramBatch(stft)) if gpu_stft else {}
+    return DataLoader(ds, bs=bs, shuffle=False, num_workers=num_workers, device=device, **on_device, **kwargs)
+
 def voxaug_dataloaders(instrumentals, vocals, config=None, *, bs=8, crop_frames=None, stft=None, epoch_length=1024,
                        valid_length=64, valid_files=0.1, pairs=None, augment=None, seed=0, num_workers=0,
                        cache_dir=None, device=None, sr=None, verbose=False, valid_sources=None, gpu_stft=None,
@@ -292,7 +299,6 @@ def voxaug_dataloaders(instrumentals, vocals, config=None, *, bs=8, crop_frames=
     from frame_transformer.compat import import_fastai_quietly
     import_fastai_quietly()                       # fastai without torch's jit.script warning
     from fastai.data.core import DataLoaders
-    from fastai.data.load import DataLoader
     stft = stft or getattr(config, 'stft', None) or Stft()
     crop_frames = crop_frames if crop_frames is not None else getattr(config, 'crop_frames', 256)
     sr = sr or getattr(config, 'sample_rate', SAMPLE_RATE)
@@ -313,24 +319,15 @@ def voxaug_dataloaders(instrumentals, vocals, config=None, *, bs=8, crop_frames=
         raise LibraryError("no validation data: hold some files out (valid_files > 0) or give a folder of song pairs")
     train = VoxAug(train_i, train_v, stft, crop_frames, epoch_length, augment, seed=seed)
     if epoch_length < bs: raise ValueError(f"epoch_length ({epoch_length}) is smaller than one batch ({bs})")
+    valid_ds = Concat(*[s for s in (valid, real) if s is not None])
+    if gpu_stft is None: gpu_stft = device is not None and torch.device(device).type == 'cuda'
+    workers = lambda ds, **kw: _worker_loader(ds, stft, bs, num_workers, device, gpu_stft, **kw)
     if on_device:                       # mixed and augmented in torch on `device` (real pairs, if any, stay with the workers)
         device = device or 'cpu'
         train_dl = DeviceLoader(DeviceVoxAug(train, bs, device))
-        valid_dl = (DeviceLoader(DeviceVoxAug(valid, bs, device), drop_last=False) if real is None else
-                    voxaug_dataloaders(instrumentals, vocals, config, bs=bs, crop_frames=crop_frames, stft=stft, epoch_length=bs,
-                                       valid_length=valid_length, valid_files=valid_files, pairs=pairs, augment=augment,
-                                       seed=seed, num_workers=num_workers, cache_dir=cache_dir, device=device, sr=sr,
-                                       valid_sources=valid_sources, gpu_stft=gpu_stft).valid)
-        dls = DataLoaders(train_dl, valid_dl, device=device)
-        dls.n_inp = 1
-        return dls
-    valid_ds = Concat(*[s for s in (valid, real) if s is not None])
-    if gpu_stft is None: gpu_stft = device is not None and torch.device(device).type == 'cuda'
-    for ds in (train, valid_ds, *valid_ds.sets): ds.waveforms = gpu_stft
-    on_device = dict(after_batch=SpectrogramBatch(stft)) if gpu_stft else {}
-    dls = DataLoaders(DataLoader(train, bs=bs, shuffle=False, drop_last=True, num_workers=num_workers, device=device, **on_device),
-                      DataLoader(valid_ds, bs=bs, shuffle=False, num_workers=num_workers, device=device, **on_device),
-                      device=device)
+        valid_dl = DeviceLoader(DeviceVoxAug(valid, bs, device), drop_last=False) if real is None else workers(valid_ds)
+    else: train_dl, valid_dl = workers(train, drop_last=True), workers(valid_ds)
+    dls = DataLoaders(train_dl, valid_dl, device=device)
     dls.n_inp = 1                       # batches are (mixture, instrumental, vocals, index): one input, three targets
     return dls
 

@@ -27,14 +27,15 @@ def hardware(device=None):
 
 
 def train(a):
-    from frame_transformer.phase_train import train_phase_predictor
+    "Train a predictor as the options say: the `PhaseRunConfig` fields the options name (the device is the best available)."
+    from dataclasses import fields
+    from frame_transformer.phase_train import train_phase_predictor, PhaseRunConfig
     corpus = Path(a.corpus)/'audio'
     command = 'python tools/experiments/phase.py ' + ' '.join(shlex.quote(x) for x in sys.argv[1:])
-    learn = train_phase_predictor(corpus/'train'/'instrumental', corpus/'train'/'vocals', a.out, config=a.config,
-                                  epochs=a.epochs, bs=a.bs, epoch_length=a.epoch_length, valid_length=a.valid_length,
-                                  lr=a.lr, crop_frames=a.crop, seed=a.seed, num_workers=a.workers, device=a.device,
-                                  valid_sources=(corpus/'valid'/'instrumental', corpus/'valid'/'vocals'),
-                                  meta=dict(command=command, hardware=hardware(a.device)))
+    run = PhaseRunConfig(**{f.name: getattr(a, f.name) for f in fields(PhaseRunConfig) if hasattr(a, f.name)})
+    train_phase_predictor(corpus/'train'/'instrumental', corpus/'train'/'vocals', run, show_progress=sys.stdout.isatty(),
+                          valid_sources=(corpus/'valid'/'instrumental', corpus/'valid'/'vocals'),
+                          meta=dict(command=command, hardware=hardware()))
     return Path(a.out)/'phase'
 
 
@@ -146,7 +147,7 @@ def main():
     p.add_argument('--bs', type=int, default=4); p.add_argument('--epochs', type=int, default=4)
     p.add_argument('--epoch-length', type=int, default=1024); p.add_argument('--valid-length', type=int, default=32)
     p.add_argument('--lr', type=float, default=1e-3); p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--workers', type=int, default=0); p.add_argument('--device', default=None)
+    p.add_argument('--workers', type=int, default=0); p.add_argument('--device', default=None, help='where the predictor is measured')
     p.add_argument('--checkpoint', default=None, help="measure this phase checkpoint instead of training one")
     p.add_argument('--remover', default=None, help="vocal remover checkpoint (default: the bundled model)")
     p.add_argument('--train-only', action='store_true')
