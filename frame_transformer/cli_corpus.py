@@ -23,8 +23,11 @@ from .pack import DEFAULT_KBPS, DEFAULT_MAX_MIB
 @call_parse
 def corpus_build(
     dest:str,                             # the corpus folder (a build that stopped goes on where it stopped)
+    version:int=3,                        # corpus version: 3, or 2 (rebuilt as recorded: no sung vocals, ten soundtracks)
     speech_repeats:float=1.0,             # times each real speech clip is used in spoken phrases
     resung_hours:float=2.5,               # hours of re-sung speech
+    singing_hours:float=None,             # hours of speech made to sing, lead only (default: 4.25 in version 3)
+    produced_hours:float=None,            # hours of produced vocals: lead, double, harmony, pads, delay, reverb (default: 2 in version 3)
     sung_hours:float=2.5,                 # hours of FluidSynth lines
     espeak_hours:float=0.75,              # hours of espeak-ng phrases
     phrase_seconds:float=30.0,            # length of the speech and re-sung files
@@ -32,7 +35,7 @@ def corpus_build(
     seed:int=0,                           # random seed
     jobs:int=None,                        # worker processes (default: all cores)
     no_screen:bool=False,                 # keep every instrumental without screening it for voices
-    screening_from:str=None,              # take the screening decisions of this build record (e.g. results/corpus.json) instead of screening
+    screening_from:str=None,              # take the screening decisions of this build record (e.g. results/corpus.json) for the packages it screened
     export:bool=False,                    # also pack Opus tar bundles into DEST/transfer
     kbps:float=96,                        # Opus bit rate of the bundles
     bundle_mib:float=60,                  # size of each bundle, MiB
@@ -43,7 +46,7 @@ def corpus_build(
         status.doing = f"building {dest}; temporary files were deleted, finished ones kept"
         corpus.build(dest, sung_hours=sung_hours, espeak_hours=espeak_hours, speech_repeats=speech_repeats, resung_hours=resung_hours,
                      phrase_seconds=phrase_seconds, valid_fraction=valid_fraction, seed=seed, jobs=jobs, screen=not no_screen,
-                     screen_record=screening_from,
+                     screen_record=screening_from, version=version, singing_hours=singing_hours, produced_hours=produced_hours,
                      export=export, kbps=kbps, max_mib=bundle_mib, results=results)
 
 @call_parse

@@ -20,11 +20,11 @@ from .manifest import (CorpusError, Entry, MANIFEST, EXCLUDED, read_manifest, wr
                                                read_excluded, write_excluded, summary, corpus_files, split_by_group, track_group)
 from .debian import (fetch_packages, deb_version, unpack_deb, refuse_reserved, is_reserved,
                                              licence_from_copyright, licence_for_file, Tools, tool_packages)
-from . import music, voices, synthetic
+from . import music, voices, synthetic, singing, produced
 
 # %% auto #0
-__all__ = ['OPUS_RATE', 'SCORE_KEYS', 'SYNTHETIC_PACKAGES', 'BANDWIDTH_EDGES', 'opus_bytes', 'export_bundles',
-           'recorded_screening', 'corpus_packages', 'build', 'corpus_report', 'make_example']
+__all__ = ['OPUS_RATE', 'SCORE_KEYS', 'REAL_VOICE_TYPES', 'SYNTHETIC_PACKAGES', 'BANDWIDTH_EDGES', 'opus_bytes', 'export_bundles',
+           'recorded_screening', 'recorded_packages', 'corpus_packages', 'build', 'corpus_report', 'make_example']
 
 # %% ../../nbs/30_corpus.ipynb #ee9b64f8
 OPUS_RATE = 48000
@@ -96,7 +96,7 @@ def export_bundles(root, out=None, kbps=96, max_mib=60, jobs=1, log=print):
 def _track_job(a):
     """Convert one track if needed, screen it (cached beside the corpus), delete it again if the screen excludes it.
     `do_screen`: True (screen), False (keep unscreened) or a recorded decision (`recorded_screening`), taken as it is."""
-    pkg, root, track, out, side, entry_kw, do_screen = a
+    pkg, root, track, out, side, entry_kw, do_screen, cut_loops = a
     out, side = Path(out), Path(side)
     info = json.loads(side.read_text()) if side.exists() else {}
     recorded = do_screen if isinstance(do_screen, dict) else None
@@ -105,6 +105,13 @@ def _track_job(a):
     if 'seconds' not in info or (not out.exists() and not excluded):
         seconds, rate = music.convert_track(music.track_bytes(root, track), out)
         info.update(seconds=seconds, sample_rate=rate, bandwidth_hz=voices.bandwidth_hz(load_audio(out)[:, :SAMPLE_RATE * 120]))
+        info.pop('repeats', None)
+    if cut_loops and 'repeats' not in info and out.exists():     # one pass of a track that repeats itself (version 3)
+        wave = load_audio(out)
+        kept, info['repeats'] = music.cut_repeats(wave)
+        if info['repeats']:
+            save_audio(out, kept, SAMPLE_RATE, '16')                        # atomic: a new file, never the old one rewritten
+            info.update(seconds=kept.shape[1] / SAMPLE_RATE, uncut_seconds=wave.shape[1] / SAMPLE_RATE)
     if do_screen is True and 'scores' not in info:
         share, active = music.vocal_activity(load_audio(out))
         info.update(scores=music.screen(share, active), share=[round(float(x), 2) for x in share], active=active.astype(int).tolist())
@@ -116,7 +123,7 @@ def _track_job(a):
         scores = info.get('scores')
     if decision == 'exclude': out.unlink(missing_ok=True)
     entry = Entry(**entry_kw, seconds=info['seconds'], sample_rate=info['sample_rate'], bandwidth_hz=info['bandwidth_hz'])
-    return entry, scores, decision, reason
+    return entry, scores, decision, reason, info.get('repeats') or {}
 
 SCORE_KEYS = ('score', 'voiced_s', 'voiced_from_s', 'top_shares', 'flagged')
 
@@ -129,6 +136,12 @@ def recorded_screening(record):
     return {(x['package'], x['track']): dict(decision='exclude', reason=x['reason'], scores={k: x[k] for k in SCORE_KEYS if k in x})
             for x in info['excluded']}
 
+def recorded_packages(record):
+    "The packages whose tracks a build record (`corpus.json`) screened: a later build screens the tracks of any other."
+    return {k for k, v in json.loads(Path(record).read_text())['sources'].items() if v.get('kind') == 'instrumental'}
+
+REAL_VOICE_TYPES = ('speech', 're-sung', 'sung', 'produced')     # the vocal types made from real voices
+
 def _vocal_job(a):
     "Render one vocal file if it is not there yet; return its Entry with the measured bandwidth."
     kind, recipe, out, entry_kw, ctx = a
@@ -138,11 +151,13 @@ def _vocal_job(a):
         elif kind == 'espeak-ng': wave = synthetic.render_espeak(recipe, ctx['tools'])
         elif kind == 'speech': wave, rate = voices.render_phrase(recipe, ctx['root'])
         elif kind == 're-sung': wave, rate = voices.render_resung(recipe, ctx['root'])
+        elif kind == 'sung': wave, rate = singing.render_singing(recipe, ctx['root'])
+        elif kind == 'produced': wave, rate = produced.render_produced(recipe, ctx['root'])
         else: raise CorpusError(f"unknown job {kind}")
         out.parent.mkdir(parents=True, exist_ok=True)
         save_audio(out, wave, SAMPLE_RATE, '16')
     else: wave = load_audio(out)
-    if kind in ('speech', 're-sung') and not rate: rate = min(voices.clip_info(ctx['root'], c if isinstance(c, str) else c[0])[1] for c in recipe['parts'])
+    if kind in REAL_VOICE_TYPES and not rate: rate = min(voices.clip_info(ctx['root'], c if isinstance(c, str) else c[0])[1] for c in recipe['parts'])
     return Entry(**entry_kw, seconds=wave.shape[1] / SAMPLE_RATE, sample_rate=int(rate), bandwidth_hz=voices.bandwidth_hz(wave))
 
 def _job(a): return _track_job(a[1]) if a[0] == 'track' else _vocal_job(a[1])
@@ -163,9 +178,9 @@ def _run_jobs(work, jobs, log, label):
 # %% ../../nbs/30_corpus.ipynb #11f82a08
 SYNTHETIC_PACKAGES = ('fluid-soundfont-gm', 'espeak-ng-data')
 
-def corpus_packages(speech=True, synthetic_vocals=True):
-    "The Debian packages a build uses (instrumentals always; speech sources and the synthetic voices as asked)."
-    names = list(music.INSTRUMENTAL_SOURCES)
+def corpus_packages(speech=True, synthetic_vocals=True, version=3):
+    "The Debian packages a build of corpus `version` uses (instrumentals always; speech sources and the synthetic voices as asked)."
+    names = list(music.instrumental_sources(version)) + (list(music.LEAD_GUITAR_SOURCES) if version >= 3 else [])
     if speech: names += [p for p in voices.SPEECH_SOURCES if p not in names]
     if synthetic_vocals: names += list(SYNTHETIC_PACKAGES)
     refuse_reserved(names)
@@ -189,17 +204,24 @@ def _copy_licences(roots, dest):
 # %% ../../nbs/30_corpus.ipynb #7217d66f
 def build(dest, roots=None, tools=None, sung_hours=2.5, espeak_hours=0.75, speech_repeats=1.0, resung_hours=2.5,
           phrase_seconds=30.0, valid_fraction=0.15, seed=0, jobs=None, screen=True, export=False, kbps=96, max_mib=60,
-          results=None, log=print, screen_record=None):
-    """Build the corpus in `dest`: fetch and unpack the packages (unless `roots` = {package: unpacked folder}),
-    convert and screen the instrumentals, render the vocals, split, write the manifest, licences and `corpus.json`
-    (and a copy at `results`), and with `export` the Opus bundles. `screen_record`: take the screening decisions of
-    that earlier build record instead of screening (`recorded_screening`)."""
+          results=None, log=print, screen_record=None, version=3, singing_hours=None, produced_hours=None):
+    """Build corpus `version` (2 or 3) in `dest`: fetch and unpack the packages (unless `roots` = {package: unpacked
+    folder}), convert and screen the instrumentals, render the vocals, split, write the manifest, licences and
+    `corpus.json` (and a copy at `results`), and with `export` the Opus bundles. `screen_record`: take the screening
+    decisions of that earlier build record instead of screening (`recorded_screening`). Version 3 adds five soundtracks,
+    the lead-guitar songs, one pass of every looped track, and speech made to sing: `singing_hours` of sung leads and
+    `produced_hours` of produced vocals (4.25 and 2 by default; none in version 2)."""
+    if version not in (2, 3): raise CorpusError(f"corpus version {version!r}: this build makes version 2 or 3")
+    singing_hours = (4.25 if version >= 3 else 0.) if singing_hours is None else singing_hours
+    produced_hours = (2.0 if version >= 3 else 0.) if produced_hours is None else produced_hours
+    if version < 3 and (singing_hours or produced_hours): raise CorpusError("corpus version 2 has no sung or produced vocals")
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     jobs = jobs or os.cpu_count() or 1
     timings, t0, versions = {}, time.time(), {}
+    speaking = speech_repeats > 0 or resung_hours > 0 or singing_hours > 0 or produced_hours > 0
     if roots is None:
         roots = {}
-        names = corpus_packages(speech_repeats > 0 or resung_hours > 0, sung_hours > 0 or espeak_hours > 0)
+        names = corpus_packages(speaking, sung_hours > 0 or espeak_hours > 0, version)
         for name, deb in fetch_packages(names, dest/'debs').items():
             roots[name] = dest/'packages'/name
             if not roots[name].exists(): unpack_deb(deb, roots[name])
@@ -217,34 +239,40 @@ def build(dest, roots=None, tools=None, sung_hours=2.5, espeak_hours=0.75, speec
     licences = {k: licence_from_copyright(t) for k, t in texts.items()}
     ss = lambda *k: int(np.random.SeedSequence([seed, *k]).generate_state(1)[0])
     record = recorded_screening(screen_record) if screen_record else None
+    screened_before = recorded_packages(screen_record) if screen_record else set()
     keep = dict(decision='keep', reason='', scores=None)
 
-    # instrumentals: whole tracks, versions of one piece on one side, converted and screened
+    # instrumentals: whole tracks, versions of one piece on one side, converted and screened (version 3: loops cut,
+    # and the lead-guitar songs: each stem alone and the whole song, one song on one side)
     t1, work = time.time(), []
-    for pkg, pattern in music.INSTRUMENTAL_SOURCES.items():
+    sources = [(pkg, pattern, music.find_tracks, 'track', track_group) for pkg, pattern in music.instrumental_sources(version).items()]
+    if version >= 3: sources += [(pkg, pattern, music.lead_guitar_tracks, None, music.song_group) for pkg, pattern in music.LEAD_GUITAR_SOURCES.items()]
+    for pkg, pattern, find, generator, group in sources:
         if pkg not in roots: continue
-        tracks = music.find_tracks(roots[pkg], pattern)
+        tracks = find(roots[pkg], pattern)
         if not tracks: raise CorpusError(f"{pkg}: no tracks matching {pattern} in {roots[pkg]}")
-        split = split_by_group(tracks, valid_fraction, ss(1, len(work)))
+        split = split_by_group(tracks, valid_fraction, ss(1, len(work)), group=group)
         for tr in tracks:
-            name = _safe(f'{Path(tr.split(":")[-1]).parent.name}_{Path(tr).stem}')
+            name = music.track_name(tr)
             out = Path('audio')/split[tr]/'instrumental'/pkg/f'{name}.flac'
+            gen = generator or ('song' if '|' in tr else 'lead-guitar')
             work.append(('track', (pkg, str(roots[pkg]), tr, str(dest/out), str(dest/'screening'/pkg/f'{name}.json'),
-                         dict(split=split[tr], kind='instrumental', source=pkg, generator='track', file=str(out), origin=tr,
+                         dict(split=split[tr], kind='instrumental', source=pkg, generator=gen, file=str(out), origin=tr,
                               licence=licence_for_file(texts[pkg], tr.split(':')[0] if ':' in tr else tr)),
-                         screen if record is None else record.get((pkg, tr), keep))))
-    entries, excluded = [], []
-    for (_, a), (entry, scores, decision, reason) in zip(work, _run_jobs(work, jobs, log, 'instrumentals')):
+                         record.get((pkg, tr), keep) if pkg in screened_before else screen, version >= 3)))
+    entries, excluded, loops = [], [], []
+    for (_, a), (entry, scores, decision, reason, repeats) in zip(work, _run_jobs(work, jobs, log, 'instrumentals')):
         if decision == 'exclude':
             excluded.append(dict(package=a[0], track=a[2], split=entry.split, seconds=round(entry.seconds, 1), reason=reason, **(scores or {})))
         else: entries.append(entry)
+        if repeats and decision != 'exclude': loops.append(dict(package=a[0], track=a[2], kept_s=round(entry.seconds, 1), **repeats))
     timings['instrumentals (convert and screen)'] = time.time() - t1
 
-    # real voices: clips of each source split by speaker or scene, spoken phrases and re-sung files
-    t1, speech_work, resung_work = time.time(), [], []
+    # real voices: clips of each source split by speaker or scene; spoken phrases, re-sung, sung and produced files
+    t1, speech_work, resung_work, sung_work = time.time(), [], [], []
     clip_sets = {}
     for pkg, source in voices.SPEECH_SOURCES.items():
-        if pkg not in roots or (speech_repeats <= 0 and resung_hours <= 0): continue
+        if pkg not in roots or not speaking: continue
         clips = voices.find_clips(roots[pkg], source)
         if not clips: raise CorpusError(f"{pkg}: no voice clips matching {source['patterns']} in {roots[pkg]}")
         side = split_by_group(clips, valid_fraction, ss(5, len(clip_sets)), group=lambda c, s=source: voices.clip_group(s, c))
@@ -270,11 +298,24 @@ def build(dest, roots=None, tools=None, sung_hours=2.5, espeak_hours=0.75, speec
                                         file=str(out), origin=f"{r['scale']} on {r['key']}, {r['tempo']:.0f} bpm: " +
                                         ' '.join(Path(p.split(':')[-1]).stem for p in r['parts'])[:400],
                                         licence=licences[pkg], vocal_type='re-sung'), ctx)))
+            for kind, hours, key in (('sung', singing_hours, 8), ('produced', produced_hours, 9)):
+                if hours <= 0: continue
+                share = hours * 3600 * seconds / total_speech
+                for i, r in enumerate(singing.singing_recipes(durations, share, phrase_seconds, ss(key, k, split == 'valid'))):
+                    out = Path('audio')/split/'vocals'/kind/pkg/f'{kind}-{i:04d}.flac'
+                    sung_work.append(('vocal', (kind, r, str(dest/out), dict(split=split, kind='vocals', source=pkg, generator=kind,
+                                      file=str(out), origin=f"{r['scale']} on {r['key']}, {r['tempo']:.0f} bpm: " +
+                                      ' '.join(Path(p.split(':')[-1]).stem for p in r['parts'])[:400],
+                                      licence=licences[pkg], vocal_type=kind), ctx)))
     entries += _run_jobs(speech_work, jobs, log, 'speech')
     timings['speech'] = time.time() - t1
     t1 = time.time()
     entries += _run_jobs(resung_work, jobs, log, 're-sung')
     timings['re-sung'] = time.time() - t1
+    if sung_work:
+        t1 = time.time()
+        entries += _run_jobs(sung_work, jobs, log, 'sung and produced')
+        timings['sung and produced'] = time.time() - t1
 
     # synthetic vocals: sung lines (150-240 s files) and espeak-ng phrases (60 s files)
     t1, synth_work = time.time(), []
@@ -310,10 +351,11 @@ def build(dest, roots=None, tools=None, sung_hours=2.5, espeak_hours=0.75, speec
         export_bundles(dest, dest/'transfer', kbps, max_mib, jobs, log)
         timings['export'] = time.time() - t1
     timings['total'] = time.time() - t0
-    settings = dict(seed=seed, valid_fraction=valid_fraction, speech_repeats=speech_repeats, resung_hours=resung_hours,
+    settings = dict(version=version, seed=seed, valid_fraction=valid_fraction, speech_repeats=speech_repeats, resung_hours=resung_hours,
+                    singing_hours=singing_hours, produced_hours=produced_hours,
                     sung_hours=sung_hours, espeak_hours=espeak_hours, phrase_seconds=phrase_seconds,
                     screen=screen if record is None else f"decisions of the build recorded in {Path(screen_record).name}")
-    info = corpus_report(entries, excluded, licences, versions, timings, settings)
+    info = corpus_report(entries, excluded, licences, versions, timings, settings, loops)
     write_atomically(dest/'corpus.json', lambda tmp: Path(tmp).write_text(json.dumps(info, indent=1)))
     if results: Path(results).parent.mkdir(parents=True, exist_ok=True); write_atomically(Path(results), lambda tmp: Path(tmp).write_text(json.dumps(info, indent=1) + '\n'))
     log(summary(entries).to_string(index=False))
@@ -326,7 +368,7 @@ def _hours(entries): return round(sum(e.seconds for e in entries) / 3600, 3)
 
 def _split_hours(entries): return {s: _hours([e for e in entries if e.split == s]) for s in ('train', 'valid')}
 
-def corpus_report(entries, excluded, licences, versions, timings, settings):
+def corpus_report(entries, excluded, licences, versions, timings, settings, loops=()):
     "The build's record (see above) as a JSON-able dict."
     sources = {}
     for pkg in sorted({e.source for e in entries} | {x['package'] for x in excluded}):
@@ -340,19 +382,24 @@ def corpus_report(entries, excluded, licences, versions, timings, settings):
                             excluded_tracks=sum(x['package'] == pkg for x in excluded),
                             excluded_hours=round(sum(float(x['seconds']) for x in excluded if x['package'] == pkg) / 3600, 3))
     vocals = [e for e in entries if e.kind == 'vocals']
-    by_type = {t: _split_hours([e for e in vocals if e.vocal_type == t]) for t in ('speech', 're-sung', 'synthetic')}
-    real = sum(e.seconds for e in vocals if e.vocal_type in ('speech', 're-sung'))
+    by_type = {t: _split_hours([e for e in vocals if e.vocal_type == t]) for t in (*REAL_VOICE_TYPES, 'synthetic')
+               if t in ('speech', 're-sung', 'synthetic') or any(e.vocal_type == t for e in vocals)}
+    real = sum(e.seconds for e in vocals if e.vocal_type in REAL_VOICE_TYPES)
+    sung = sum(e.seconds for e in vocals if e.vocal_type in ('sung', 'produced'))
+    hard = [e for e in entries if e.kind == 'instrumental' and e.source in music.LEAD_GUITAR_SOURCES]
     bw = np.array([e.bandwidth_hz for e in vocals]); w = np.array([e.seconds for e in vocals])
     hist = np.histogram(bw, BANDWIDTH_EDGES, weights=w)[0] / 3600 if len(bw) else np.zeros(len(BANDWIDTH_EDGES) - 1)
     order = np.argsort(bw); cum = np.cumsum(w[order]) / max(w.sum(), 1e-9)
     quant = {f'{int(q*100)}%': float(bw[order][min(np.searchsorted(cum, q), len(bw) - 1)]) for q in (0.1, 0.25, 0.5, 0.75, 0.9)} if len(bw) else {}
     return dict(built=time.strftime('%Y-%m-%d %H:%M:%S'), settings=settings, sample_rate=SAMPLE_RATE,
                 totals=dict(instrumental=_split_hours([e for e in entries if e.kind == 'instrumental']), vocals=_split_hours(vocals),
-                            vocals_by_type=by_type, real_voice_share_of_vocals=round(real / max(sum(w), 1e-9), 3)),
+                            vocals_by_type=by_type, real_voice_share_of_vocals=round(real / max(sum(w), 1e-9), 3),
+                            **(dict(instrumental_hard_negatives=_split_hours(hard)) if hard else {}),
+                            **(dict(produced_share_of_sung=round(sum(e.seconds for e in vocals if e.vocal_type == 'produced') / sung, 3)) if sung else {})),
                 sources=sources,
                 vocal_bandwidth=dict(measure='highest frequency within 60 dB of the long-term spectrum peak (corpus.voices.bandwidth_hz)',
                                      edges_hz=list(BANDWIDTH_EDGES), hours=[round(float(h), 3) for h in hist], quantiles_hz=quant),
-                excluded=excluded,
+                excluded=excluded, **(dict(loops_cut=list(loops)) if loops else {}),
                 screening=dict(rule=f'flagged if the vocal share >= {music.SHARE_VOICED} for >= {music.MIN_VOICED_S} s, or the mean share >= {music.MAX_SCORE}; '
                                     'flagged tracks excluded unless reviewed (corpus.music.REVIEWED)',
                                model='the bundled default model (frame_transformer/assets/default.safetensors)', reviewed=len(music.REVIEWED)),

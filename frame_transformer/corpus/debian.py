@@ -94,6 +94,7 @@ _LICENCE_WORDING = [  # (regex on lower-cased, whitespace-collapsed text, SPDX-s
     (r'(?<!lesser )(?<!library )general public license[^.]{0,120}?version (\d)(?=[^.]{0,120}?any later version)', 'GPL-{0}+'),
     (r'(?<!lesser )(?<!library )general public license[^.]{0,120}?version (\d)', 'GPL-{0}'),
     (r'\bmit licen[cs]e', 'MIT'),
+    (r'permission is hereby granted, free of charge, to any person obtaining a copy', 'Expat'),   # the MIT text, unnamed
     (r'creative commons attribution[- ]share ?alike (\d\.\d)', 'CC-BY-SA-{0}'),
     (r'creative commons attribution (\d\.\d)', 'CC-BY-{0}'),
     # the legal code of CC BY-SA 3.0 itself (the "Creative Commons Compatible License" definition is new in 3.0)
@@ -127,9 +128,11 @@ def licence_from_copyright(text):
 
 # %% ../../nbs/33_corpus_debian.ipynb #7a19f21d
 def _match_depth(path, pattern):
-    "How many trailing parts of `pattern` match the tail of `path` (0: no match; `*` alone matches with depth 1)."
+    "How many trailing parts of `pattern` match the tail of `path` (0: no match; `*` alone, or `*.ext`, matches with depth 1)."
     parts, pat = Path(path).parts, pattern.lstrip('./').split('/')
     if pat == ['*']: return 1
+    if len(pat) == 1 and pat[0].startswith('*'):  # `*.ogg`: DEP-5's `*` spans folders, so every .ogg of the package
+        return int(fnmatch.fnmatchcase(parts[-1], pat[0]))
     for k in range(len(pat), 1, -1):              # drop leading parts of the pattern, keep at least two
         tail = '/'.join(pat[-k:])
         for j in range(len(parts)):

@@ -16,8 +16,10 @@ from ..audio import SAMPLE_RATE, load_audio, save_audio
 from .manifest import CorpusError
 
 # %% auto #0
-__all__ = ['INSTRUMENTAL_SOURCES', 'SHARE_VOICED', 'MIN_VOICED_S', 'MAX_SCORE', 'REVIEWED', 'find_tracks', 'track_bytes',
-           'convert_track', 'default_separator', 'vocal_activity', 'screen', 'flagged', 'verdict']
+__all__ = ['INSTRUMENTAL_SOURCES', 'VERSION_2_SOURCES', 'SHARE_VOICED', 'MIN_VOICED_S', 'MAX_SCORE', 'REVIEWED',
+           'LEAD_GUITAR_SOURCES', 'instrumental_sources', 'find_tracks', 'track_bytes', 'track_name', 'convert_track',
+           'frame_features', 'lag_similarity', 'repeat_period', 'copy_correlation', 'cut_repeats', 'default_separator',
+           'vocal_activity', 'screen', 'flagged', 'verdict', 'lead_guitar_tracks', 'song_group']
 
 # %% ../../nbs/34_corpus_music.ipynb #5ef576fd
 INSTRUMENTAL_SOURCES = {
@@ -31,7 +33,18 @@ INSTRUMENTAL_SOURCES = {
     'singularity-music': 'usr/share/games/singularity/music/**/*.ogg',
     'drascula-music': 'usr/share/scummvm/drascula/audio/*.ogg',
     'hyperrogue-music': 'usr/share/hyperrogue/music/*.ogg',
+    # version 3
+    '0ad-data': 'usr/share/games/0ad/mods/public/public.zip:audio/music/*.ogg',
+    'planetblupi-music-ogg': 'usr/share/planetblupi/music/*.ogg',
+    'pushover-data': 'usr/share/pushover/themes/*.ogg',
+    'megaglest-data': 'usr/share/games/megaglest/**/music/*.ogg',
+    'freeorion-data': 'usr/share/games/freeorion/default/data/sound/artificial_intelligence_v3.ogg',
 }
+VERSION_2_SOURCES = tuple(INSTRUMENTAL_SOURCES)[:10]
+
+def instrumental_sources(version=3):
+    "{package: track pattern} of the soundtracks that corpus `version` uses: version 2's ten, or all fifteen."
+    return {k: v for k, v in INSTRUMENTAL_SOURCES.items() if version >= 3 or k in VERSION_2_SOURCES}
 
 def find_tracks(root, pattern):
     "The tracks of an unpacked package `root` matching `pattern`: paths relative to `root`, `archive:member` for archive members."
@@ -47,25 +60,115 @@ def find_tracks(root, pattern):
     return out
 
 def track_bytes(root, track):
-    "The bytes of `track` (as `find_tracks` names it) in the unpacked package `root`."
+    """The bytes of `track` (as `find_tracks` names it) in the unpacked package `root`; for a mix of a song's stems
+    (`folder/song.ogg|guitar.ogg`, see `lead_guitar_tracks`) a list: the bytes of each stem."""
+    if '|' in track:
+        folder, _, names = track.rpartition('/')
+        return [track_bytes(root, f'{folder}/{name}' if folder else name) for name in names.split('|')]
     path, _, member = track.partition(':')
     if not member: return (Path(root)/path).read_bytes()
     with zipfile.ZipFile(Path(root)/path) as z: return z.read(member)
 
+def track_name(track):
+    "A file name for `track`: its folder and stem (`music_battle`), the stems of a mix joined by `+` (`armygeddon_song+guitar`)."
+    folder, _, names = track.split(':')[-1].rpartition('/')
+    stem = '+'.join(Path(n).stem for n in names.split('|'))
+    return re.sub(r'[^\w.+-]+', '_', f'{Path(folder).name}_{stem}')
+
 # %% ../../nbs/34_corpus_music.ipynb #f268b412
-def convert_track(src, out):
-    "Convert one track (a path, or bytes of an audio file) to 44.1 kHz stereo 16-bit FLAC at `out`; return (seconds, its own sample rate)."
+def _decode(src):
+    "(stereo wave at 44.1 kHz, the file's own sample rate) of a path or of the bytes of an audio file."
     if isinstance(src, (bytes, bytearray)):
         with tempfile.NamedTemporaryFile(suffix='.audio') as f:
             f.write(src); f.flush()
-            return convert_track(f.name, out)
-    file_sr = sf.info(str(src)).samplerate
-    wave = load_audio(src, SAMPLE_RATE)
+            return _decode(f.name)
+    return load_audio(src, SAMPLE_RATE), int(sf.info(str(src)).samplerate)
+
+def convert_track(src, out):
+    """Convert one track (a path, or bytes of an audio file; a list of them: the stems of one song, mixed) to 44.1 kHz
+    stereo 16-bit FLAC at `out`; return (seconds, its own sample rate)."""
+    decoded = [_decode(s) for s in (src if isinstance(src, list) else [src])]
+    n = min(w.shape[1] for w, _ in decoded)
+    wave, file_sr = sum(w[:, :n] for w, _ in decoded), min(r for _, r in decoded)
     peak = float(np.abs(wave).max())
     if peak > 0.999: wave = wave * np.float32(0.999 / peak)   # lossy decoding and resampling overshoot a hot master
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     save_audio(out, wave, SAMPLE_RATE, '16')
     return wave.shape[1] / SAMPLE_RATE, int(file_sr)
+
+# %% ../../nbs/34_corpus_music.ipynb #ec332750
+def frame_features(wave, sr=SAMPLE_RATE, hop_s=0.1, bands=48, block=512):
+    "Per `hop_s` of `wave`: log energy in `bands` log-spaced bands from 60 Hz to 16 kHz, each frame centred, of unit norm."
+    mono = np.asarray(wave, np.float32).mean(0) if np.ndim(wave) == 2 else np.asarray(wave, np.float32)
+    hop = int(hop_s * sr); n_fft = 2 * hop
+    n = max(0, (len(mono) - n_fft) // hop + 1)
+    band = np.digitize(np.fft.rfftfreq(n_fft, 1 / sr), np.geomspace(60, min(16000, sr / 2), bands + 1)) - 1
+    onehot = (band[:, None] == np.arange(bands)[None]).astype(np.float32)
+    window, out = np.hanning(n_fft).astype(np.float32), np.zeros((n, bands), np.float32)
+    for i in range(0, n, block):                      # a block of frames at a time: hours of audio in little memory
+        idx = np.arange(n_fft)[None] + hop * np.arange(i, min(n, i + block))[:, None]
+        out[i:i + block] = (np.abs(np.fft.rfft(mono[idx] * window, axis=1)) ** 2) @ onehot
+    out = np.log(out + 1e-10 * max(float(out.max(initial=0)), 1e-20))
+    out -= out.mean(1, keepdims=True)
+    return out / (np.linalg.norm(out, axis=1, keepdims=True) + 1e-9)
+
+def lag_similarity(features):
+    "For each lag (in frames): the mean cosine of every pair of frames that far apart."
+    n = len(features); m = 1 << int(np.ceil(np.log2(max(2 * n, 2))))
+    spectrum = np.fft.rfft(features, m, axis=0)
+    return np.fft.irfft(spectrum * spectrum.conj(), m, axis=0)[:n].sum(1) / np.maximum(n - np.arange(n), 1)
+
+def repeat_period(features, threshold=0.95, min_frames=200, smooth=20, share=0.95, ending=300, verify=None):
+    """(start, period) in frames where the track starts to repeat itself at the shortest such period, or None: from
+    `start` on, `share` of the stretches of `smooth` frames match those a period later (mean cosine >= `threshold`),
+    over at least `min_frames`, up to an ending (a fade, a pass cut short) of at most `ending` frames or a tenth.
+    `verify(start, period)`, if given, must also say yes (`cut_repeats`: the samples themselves repeat)."""
+    n = len(features)
+    if n < 2 * min_frames: return None
+    mean = lag_similarity(features)
+    for lag in np.nonzero(mean[min_frames:n - min_frames] >= threshold - 0.15)[0] + min_frames:
+        match = (features[:n - lag] * features[lag:]).sum(1)
+        match = np.convolve(match, np.ones(smooth), 'same') / np.convolve(np.ones(len(match)), np.ones(smooth), 'same')
+        good = match >= threshold
+        end = len(good) - min(ending, len(good) // 10)            # what comes after may end the track any way it likes
+        if end < min_frames: continue
+        after = np.cumsum(good[::-1])[::-1][:end] - good[end:].sum()   # good frames from each frame up to `end`
+        frac = after / (end - np.arange(end))
+        ok = np.nonzero(good[:end] & (frac >= share) & (end - np.arange(end) >= min_frames))[0]
+        if len(ok) and (verify is None or verify(int(ok[0]), int(lag))): return int(ok[0]), int(lag)
+    return None
+
+def copy_correlation(wave, start, period, sr=SAMPLE_RATE, windows=7, seconds=2., slack=0.15, quiet_db=-40.):
+    """How exactly `wave` repeats itself `period` samples later from sample `start` on: the median, over `windows`
+    stretches of `seconds` (quiet ones left out), of the best normalised correlation with the audio a period later
+    (within `slack` seconds, for the frame grid's rounding). A digital copy scores near 1, a played repeat far less."""
+    from scipy.signal import fftconvolve
+    mono = np.asarray(wave, np.float64).mean(0) if np.ndim(wave) == 2 else np.asarray(wave, np.float64)
+    n, pad = int(seconds * sr), int(slack * sr)
+    last = len(mono) - period - n - pad
+    if last <= start: return 0.
+    loud = np.mean(mono ** 2) * 10 ** (quiet_db / 10)
+    scores = []
+    for t in np.linspace(start + pad, last, windows).astype(int):
+        a, b = mono[t:t + n], mono[t + period - pad:t + period + n + pad]
+        if np.mean(a ** 2) < loud: continue
+        dots = fftconvolve(b, a[::-1], mode='valid')                            # a against every shift of b
+        norms = np.sqrt(np.convolve(b ** 2, np.ones(n), mode='valid') * np.dot(a, a)) + 1e-12
+        scores.append(float(np.max(dots / norms)))
+    return float(np.median(scores)) if scores else 0.
+
+def cut_repeats(wave, sr=SAMPLE_RATE, hop_s=0.1, min_correlation=0.9, **kwargs):
+    """`wave` up to the end of its first pass if it repeats itself as a copy (`repeat_period`, then `copy_correlation` of
+    at least `min_correlation`), and {from_s, period_s, correlation} (empty if it does not)."""
+    hop, checked = int(hop_s * sr), {}
+    def copied(start, period):
+        checked[start, period] = copy_correlation(wave, start * hop, period * hop, sr)
+        return checked[start, period] >= min_correlation
+    found = repeat_period(frame_features(wave, sr, hop_s), verify=copied, **kwargs)
+    if found is None: return wave, {}
+    start, period = found
+    return wave[..., :(start + period) * hop], dict(from_s=round(start * hop_s, 1), period_s=round(period * hop_s, 1),
+                                                    correlation=round(checked[found], 3))
 
 # %% ../../nbs/34_corpus_music.ipynb #4622bb13
 _SEPARATOR = {}   # one Separator per process, loaded on first use
@@ -152,6 +255,35 @@ REVIEWED = {   # (package, track): (decision, reason), from looking at the flagg
         ('keep', 'an arpeggiated keyboard pattern throughout (0:15-4:45): stepped flat notes, no vibrato, glides or formants'),
     ('drascula-music', 'usr/share/scummvm/drascula/audio/track18.ogg'):
         ('exclude', 'a lead line over the whole track (0:00-1:51) with slow glides between flat notes (0:13, 0:21, 0:26): most likely a synth lead with portamento, a wordless voice not ruled out'),
+    # version 3's new sources
+    ('0ad-data', 'usr/share/games/0ad/mods/public/public.zip:audio/music/Land_Between_Rivers.ogg'):
+        ('exclude', 'a lead from 1:35 whose notes glide into each other (1:42, 1:48) with a wobble like vibrato, partials to 4 kHz: a duduk or a voice, a wordless voice cannot be ruled out'),
+    ('0ad-data', 'usr/share/games/0ad/mods/public/public.zip:audio/music/Epitaph.ogg'):
+        ('exclude', 'sustained lines that glide down between notes (6:36-6:47), partials to 3.7 kHz, taken by the estimate in passages all through the track: a wordless voice cannot be ruled out'),
+    ('0ad-data', 'usr/share/games/0ad/mods/public/public.zip:audio/music/Highland_Mist.ogg'):
+        ('exclude', 'phrases of 6-7 s separated by silent gaps like breaths (1:08, 1:14, 1:23, 1:29), a line at 0.4-0.6 kHz gliding between notes: a voice cannot be ruled out'),
+    ('0ad-data', 'usr/share/games/0ad/mods/public/public.zip:audio/music/An_old_Warhorse_goes_to_Pasture.ogg'):
+        ('keep', 'plucked strings (1:26-1:41), then a bowed or blown lead of stepped flat notes at 0.8-1.7 kHz: no glides, no formants'),
+    ('0ad-data', 'usr/share/games/0ad/mods/public/public.zip:audio/music/As_Seasons_Change.ogg'):
+        ('keep', 'a high flute or whistle line (partials from 2 kHz up, stepped notes, slight vibrato) over strings, 1:38-2:00: no formant structure'),
+    ('0ad-data', 'usr/share/games/0ad/mods/public/public.zip:audio/music/Celtic_Pride.ogg'):
+        ('keep', 'a whistle or pipe lead with grace-note ornaments (quick flips between flat notes) over drones, 2:13-2:37: no vibrato, no formant glides'),
+    ('0ad-data', 'usr/share/games/0ad/mods/public/public.zip:audio/music/Cisalpine_Gaul.ogg'):
+        ('keep', 'bagpipes: constant drones to 5 kHz and a chanter of stepped notes (0:19-0:37), no vibrato or formant glides'),
+    ('0ad-data', 'usr/share/games/0ad/mods/public/public.zip:audio/music/Eastern_Dreams.ogg'):
+        ('keep', 'plucked strings in rapid repeated notes all through (0:00-0:15 and on): sharp onsets, decaying flat partials'),
+    ('0ad-data', 'usr/share/games/0ad/mods/public/public.zip:audio/music/Sands_of_Time.ogg'):
+        ('keep', 'plucked strings in rapid repeated notes (0:00-0:21), decaying flat partials; the bends are a string\'s, no formants'),
+    ('0ad-data', 'usr/share/games/0ad/mods/public/public.zip:audio/music/Whistler.ogg'):
+        ('keep', 'a low whistle (the title): stepped flat notes at 0.4-0.6 kHz with breath pauses (0:29-0:49), no vibrato, no formant glides'),
+    ('pushover-data', 'usr/share/pushover/themes/greek.ogg'):
+        ('keep', 'plucked harp or lyre notes throughout (0:00-1:30): sharp onsets, decaying flat partials, no vibrato or formants'),
+    ('megaglest-data', 'usr/share/games/megaglest/techs/megapack/factions/persian/music/aminos-together_together.ogg'):
+        ('keep', 'an outro lead of nearly pure tones (3:19-3:46; the fundamental at 0.5-0.7 kHz, weak harmonics): a flute or synth lead, no formants'),
+    ('fretsonfire-songs-sectoid', 'usr/share/games/fretsonfire/data/songs/sectoid/Feelings/guitar.ogg'):
+        ('keep', 'the song\'s lead-guitar stem (a file of its own in the package): sustained distorted notes and bends; a hard negative by design'),
+    ('fretsonfire-songs-sectoid', 'usr/share/games/fretsonfire/data/songs/sectoid/Escape from chaosland/guitar.ogg'):
+        ('keep', 'the song\'s lead-guitar stem (a file of its own in the package): sustained distorted notes and bends; a hard negative by design'),
 }
 
 def flagged(scores):
@@ -165,3 +297,22 @@ def verdict(package, track, scores):
         return ('exclude', f"vocal estimate holds {scores['voiced_s']:.0f} s from {scores['voiced_from_s'] or 0:.0f} s "
                            f"(score {scores['score']:.2f}); not reviewed")
     return ('keep', '')
+
+# %% ../../nbs/34_corpus_music.ipynb #12d93851
+LEAD_GUITAR_SOURCES = {
+    'fretsonfire-songs-muldjord': 'usr/share/games/fretsonfire/data/songs/muldjord/*/guitar.ogg',
+    'fretsonfire-songs-sectoid': 'usr/share/games/fretsonfire/data/songs/sectoid/*/guitar.ogg',
+}
+
+def lead_guitar_tracks(root, pattern):
+    "Each song's lead-guitar stem (`pattern`), then the song with it mixed back into the backing (`folder/song.ogg|guitar.ogg`)."
+    out = []
+    for stem in find_tracks(root, pattern):
+        out.append(stem)
+        folder, name = stem.rsplit('/', 1)
+        if (Path(root)/folder/'song.ogg').is_file(): out.append(f'{folder}/song.ogg|{name}')
+    return out
+
+def song_group(track):
+    "The song a lead-guitar track belongs to: its folder (the stem and the whole song share it)."
+    return track.rsplit('/', 1)[0]
