@@ -1,12 +1,13 @@
 #!/usr/bin/env python
 """How the bundled default model is made, step by step, with the exact commands (see nbs/31_default_model.ipynb).
 
-    python tools/default_model.py testset CORPUS DEST [N]  # held-out test songs from the corpus's validation split
-                                                           # (N: that many, stratified over sources and voices)
+    python tools/default_model.py testset CORPUS DEST [N [TYPES]]  # held-out test songs from the corpus's validation split
+                                                           # (N: that many, stratified over sources and voices;
+                                                           # TYPES: only these kinds of voice, e.g. sung,produced)
     python tools/default_model.py bundle RUN_DIR EVAL_DIR COMMAND HARDWARE [EXAMPLES_PER_EPOCH BATCH_SIZE]  # best checkpoint -> frame_transformer/assets/default.*
     python tools/default_model.py bundle-campaign RUN_DIR CAMPAIGN.json HARDWARE  # the campaign's last candidate -> frame_transformer/assets/default.*
     python tools/default_model.py table OUT.json TEST_SET=EVAL_DIR... [--rename=OLD=NEW]... [--only=TEST_SET=SONG,...]...  # ft-eval summaries of several runs, by test set, in one JSON
-    python tools/default_model.py stint RUN_DIR CAMPAIGN.json TEST_SET=EVAL_DIR... [--only=TEST_SET=SONG,...]...  # a campaign stint's record (RUN_DIR/stints.json) and its candidate's scores, added to CAMPAIGN.json
+    python tools/default_model.py stint RUN_DIR CAMPAIGN.json TEST_SET=EVAL_DIR... [--only=TEST_SET=SONG,...]... [--corpus=NAME]  # a campaign stint's record (RUN_DIR/stints.json) and its candidate's scores, added to CAMPAIGN.json
 
 Training itself is `ft-train` (`--init CHECKPOINT` continues from the bundled weights) (the command used is in the model card and in frame_transformer/assets/default.json),
 and scoring is `ft-eval`.
@@ -19,12 +20,14 @@ root = Path(__file__).resolve().parent.parent
 
 def _rms(x): return float(np.sqrt(np.mean(x**2)) + 1e-12)
 
-def stratified_picks(corpus, n_songs, seed=0):
+def stratified_picks(corpus, n_songs, seed=0, vocal_types=None):
     """(instrumental, vocal) validation files for `n_songs` test songs: instrumentals taken in turn from each source,
-    vocals in turn from each kind of voice (speech, re-sung, synthetic), each a seeded choice within its group."""
+    vocals in turn from each kind of voice (speech, re-sung, synthetic), or with `vocal_types` from each of those kinds
+    of each source (speaker set) in turn, each a seeded choice within its group."""
     from frame_transformer.corpus import read_manifest
     rng = np.random.default_rng(seed)
-    entries = [e for e in read_manifest(corpus) if e.split == 'valid']
+    entries = [e for e in read_manifest(corpus) if e.split == 'valid' and
+               (e.kind == 'instrumental' or vocal_types is None or e.vocal_type in vocal_types)]
     def turns(kind, key):
         groups = {}
         for e in sorted(entries, key=lambda e: e.file):
@@ -32,18 +35,21 @@ def stratified_picks(corpus, n_songs, seed=0):
         order = [list(rng.permutation(len(files))) for files in groups.values()]
         return [files[order[g][(i // len(groups)) % len(files)]]
                 for i, (g, files) in ((i, list(enumerate(groups.values()))[i % len(groups)]) for i in range(n_songs))]
-    return list(zip(turns('instrumental', lambda e: e.source), turns('vocals', lambda e: getattr(e, 'vocal_type', '') or e.generator)))
+    voice = ((lambda e: f'{e.vocal_type} {e.source}') if vocal_types else     # each kind of voice of each source in turn
+             (lambda e: getattr(e, 'vocal_type', '') or e.generator))
+    return list(zip(turns('instrumental', lambda e: e.source), turns('vocals', voice)))
 
-def write_validation_test_set(corpus, dest, n_songs=8, seconds=30., seed=0, sr=44100, stratified=False):
+def write_validation_test_set(corpus, dest, n_songs=8, seconds=30., seed=0, sr=44100, stratified=False, vocal_types=None):
     """Test songs (mixture, instrumental, vocals) from whole validation files of the corpus, vocals at -3..+3 dB to the
     instrumental. `stratified`: spread over every instrumental source and every kind of voice (corpus version 2's test
-    set); otherwise the first validation instrumentals in file order with random vocals (corpus version 1's)."""
+    set; with `vocal_types`, those kinds only: version 3's sung test set is `sung,produced`); otherwise the first
+    validation instrumentals in file order with random vocals (corpus version 1's)."""
     from frame_transformer.corpus import corpus_files
     from frame_transformer.audio import load_audio, save_audio
     rng = np.random.default_rng(seed)
     instrumentals = sorted(corpus_files(corpus, 'valid', 'instrumental'))
     vocals = sorted(corpus_files(corpus, 'valid', 'vocals'))
-    picks = stratified_picks(corpus, n_songs, seed) if stratified else None
+    picks = stratified_picks(corpus, n_songs, seed, vocal_types) if stratified else None
     n = int(seconds*sr)
     dest = Path(dest)
     for i in range(n_songs):
@@ -99,8 +105,10 @@ def bundle_campaign(run_dir, campaign, hardware, test_set='v2 test songs'):
                             '--decay 0.1 --minutes MINUTES --resume --init bundled --epoch-length 1200 --valid-length 64 --workers 1 --seed 0); '
                             "the bundled weights are the last stint's decayed candidate",
                     hardware=hardware, torch=torch.__version__, python=platform.python_version(), schedule=info['schedule'],
-                    init=f"the earlier bundled model ({previous.get('steps')} steps, {previous.get('wall_minutes')} minutes)",
-                    stints=len(info['stints']), steps=last['first_step'] + last['steady_steps'] + last['decay_steps'],
+                    init=previous['init'] if 'stints' in previous else      # the campaign's starting point, kept
+                         f"the earlier bundled model ({previous.get('steps')} steps, {previous.get('wall_minutes')} minutes)",
+                    stints=len(info['stints']), runs=len({s.get('run', 0) for s in info['stints']}),
+                    steps=last.get('campaign_first_step', last['first_step']) + last['steady_steps'] + last['decay_steps'],
                     examples=info['total_examples'], batch_size=4, crop_frames=model.config.crop_frames,
                     total_cpu_hours=info['total_cpu_hours'], stored='float16 (loaded as float32)')
     stints = [{k: v for k, v in s.items() if k != 'test'} | {'test': {t: {k: r[k] for k in ('songs', 'rows', 'paired')} | ({'only': r['only']} if 'only' in r else {})
@@ -157,13 +165,23 @@ def table(out, *evaluations, rename=(), only=()):
 
 CANDIDATE, BUNDLED = 'campaign candidate', 'bundled model'      # ft-eval --name and --baseline bundled
 
-def stint(run_dir, campaign, *evaluations, only=()):
+def _run_of(stints, last):
+    """(run, step offset) of the stint `last` (a run's `stints.json` entry) after the campaign's `stints`: a stint that
+    resumed belongs to the run before it; one that did not starts a new run (a new machine: warm-started from the
+    bundled model, the last candidate), whose steps count on from that candidate's."""
+    runs = [s.get('run', 0) for s in stints]
+    if not stints: return 0, 0
+    if last['resumed']: return runs[-1], stints[-1].get('campaign_first_step', stints[-1]['first_step']) - stints[-1]['first_step']
+    end = stints[-1]
+    return runs[-1] + 1, end.get('campaign_first_step', end['first_step']) + end['steady_steps'] + end['decay_steps']
+
+def stint(run_dir, campaign, *evaluations, only=(), corpus=None):
     """Add the last stint of the training campaign in `run_dir` (its `stints.json`) to `campaign` (results/campaign.json):
     steps, examples, wall minutes, and per test set (`TEST_SET=EVAL_DIR`, each an `ft-eval ... --name 'campaign candidate'
     --baseline bundled` folder, or several folders of one test set that hold them between them) the candidate's and the bundled model's summaries with their paired per-song differences.
     Campaign hours are hours of the 2-core machine's wall clock (both cores training)."""
     import pandas as pd
-    from frame_transformer.evaluate import summarize
+    from frame_transformer.evaluate import summarize, METHOD_NAMES
     record = json.loads((Path(run_dir)/'stints.json').read_text())
     last = record['stints'][-1]
     if 'candidate' not in last: raise SystemExit(f'stint: the last stint in {run_dir} has no candidate (did it finish?)')
@@ -178,38 +196,50 @@ def stint(run_dir, campaign, *evaluations, only=()):
         if test_set in keep: results = results[results.song.isin(keep[test_set])]
         methods = set(results.method)
         if not {CANDIDATE, BUNDLED} <= methods: raise SystemExit(f"stint: {test_set} lacks {CANDIDATE!r} or {BUNDLED!r} (has {sorted(methods)})")
-        x = results[results.method == BUNDLED].set_index(['song', 'stem'])
-        y = results[results.method == CANDIDATE].set_index(['song', 'stem'])
-        d = (y[['sdr_museval', 'sdr_whole']] - x[['sdr_museval', 'sdr_whole']]).dropna()
+        def paired(other):
+            x = results[results.method == other].set_index(['song', 'stem'])
+            y = results[results.method == CANDIDATE].set_index(['song', 'stem'])
+            d = (y[['sdr_museval', 'sdr_whole']] - x[['sdr_museval', 'sdr_whole']]).dropna()
+            return {f'{stem} {k}': _paired(d.xs(stem, level='stem')[k]) for stem in ('vocals', 'instrumental') for k in ('sdr_museval', 'sdr_whole')}
+        baselines = {v for k, v in METHOD_NAMES.items() if k != 'model'}
+        others = sorted(methods - {CANDIDATE, BUNDLED} - baselines)   # e.g. the model bundled now, scored beside
         scores[test_set] = dict(songs=int(results.song.nunique()), eval_dirs=folders[test_set], rows=summarize(results).T.to_dict(),
-                                paired={f'{stem} {k}': _paired(d.xs(stem, level='stem')[k])
-                                        for stem in ('vocals', 'instrumental') for k in ('sdr_museval', 'sdr_whole')},
+                                paired=paired(BUNDLED), **({'paired_with': {m: paired(m) for m in others}} if others else {}),
                                 **({'only': sorted(keep[test_set])} if test_set in keep else {}))
     path = Path(campaign)
     info = json.loads(path.read_text()) if path.exists() else dict(stints=[])
-    entry = dict(run_stint=last['stint'], started=last['started'], resumed=last['resumed'], first_step=last['first_step'],
+    before = [s for s in info['stints'] if s['started'] != last['started']]
+    run, offset = _run_of(before, last)
+    entry = dict(run=run, run_stint=last['stint'], campaign_first_step=offset + last['first_step'], started=last['started'],
+                 resumed=last['resumed'], first_step=last['first_step'],
                  steady_steps=last['steps'], decay_steps=last['decay_steps'], examples=last['examples'],
-                 wall_minutes=last['wall_minutes'], candidate_validation=last['candidate'], test=scores)
-    info['stints'] = [s for s in info['stints'] if s['started'] != entry['started']] + [entry]
+                 wall_minutes=last['wall_minutes'], candidate_validation=last['candidate'], test=scores,
+                 **({'corpus': corpus} if corpus else {}))
+    info['stints'] = before + [entry]
     info['schedule'] = record['schedule']
-    info['epochs'] = record['epochs']          # the steady run's validation after every epoch, across its stints
+    # every run's validation after every epoch; a run's steps counted on from the candidate it started from
+    info['epochs'] = [e for e in info.get('epochs', []) if e.get('run', 0) != run] + [
+        dict(e, run=run, campaign_step=offset + e['step'], campaign_stint=len(before) - last['stint'] + e['stint']) for e in record['epochs']]
     info['total_cpu_hours'] = round(sum(s['wall_minutes'] for s in info['stints'])/60, 3)
     info['steady_step'] = entry['first_step'] + entry['steady_steps']          # where the steady run stands now
     info['total_examples'] = sum(s['examples'] + s['decay_steps']*(s['examples']//max(s['steady_steps'], 1)) for s in info['stints'])
     path.write_text(json.dumps(info, indent=1) + '\n')
     for t, v in scores.items():
-        print(f"{t}: {v['songs']} songs, candidate minus bundled: " + ', '.join(f"{k} {p['mean']:+.2f} dB ({p['songs better']})" for k, p in v['paired'].items()))
+        for other, pairs in {BUNDLED: v['paired'], **v.get('paired_with', {})}.items():
+            print(f"{t}: {v['songs']} songs, candidate minus {other}: " + ', '.join(f"{k} {p['mean']:+.2f} dB ({p['songs better']})" for k, p in pairs.items()))
     print(f"{path}: {len(info['stints'])} stints, {info['total_cpu_hours']} h")
 
 if __name__ == '__main__':
     cmd, *args = sys.argv[1:] or ['--help']
     if cmd == 'testset':
-        write_validation_test_set(*args[:2], **({'n_songs': int(args[2]), 'stratified': True} if len(args) > 2 else {}))
+        write_validation_test_set(*args[:2], **({'n_songs': int(args[2]), 'stratified': True} if len(args) > 2 else {}),
+                                  **({'vocal_types': args[3].split(',')} if len(args) > 3 else {}))
     elif cmd == 'bundle': bundle(*args[:6])
     elif cmd == 'bundle-campaign': bundle_campaign(*args[:4])
     elif cmd == 'table':
         opt = lambda name: [a.split('=', 1)[1] for a in args if a.startswith(f'--{name}=')]
         table(*[a for a in args if not a.startswith('--')], rename=opt('rename'), only=opt('only'))
     elif cmd == 'stint':
-        stint(*[a for a in args if not a.startswith('--')], only=[a.split('=', 1)[1] for a in args if a.startswith('--only=')])
+        stint(*[a for a in args if not a.startswith('--')], only=[a.split('=', 1)[1] for a in args if a.startswith('--only=')],
+              corpus=next((a.split('=', 1)[1] for a in args if a.startswith('--corpus=')), None))
     else: print(__doc__)
