@@ -21,76 +21,11 @@ from .manifest import (CorpusError, Entry, MANIFEST, EXCLUDED, read_manifest, wr
 from .debian import (fetch_packages, deb_version, unpack_deb, refuse_reserved, is_reserved,
                                              licence_from_copyright, licence_for_file, Tools, tool_packages)
 from . import music, voices, synthetic, singing, produced
+from .transfer import OPUS_RATE, opus_bytes, export_bundles
 
 # %% auto #0
-__all__ = ['OPUS_RATE', 'SCORE_KEYS', 'REAL_VOICE_TYPES', 'SYNTHETIC_PACKAGES', 'BANDWIDTH_EDGES', 'opus_bytes', 'export_bundles',
-           'recorded_screening', 'recorded_packages', 'corpus_packages', 'build', 'corpus_report', 'make_example']
-
-# %% ../../nbs/30_corpus.ipynb #ee9b64f8
-OPUS_RATE = 48000
-
-def opus_bytes(wave, sr=SAMPLE_RATE, kbps=96):
-    "Encode a `(channels, n)` wave as Ogg Opus at 48 kHz, about `kbps` kbit/s (variable bitrate); return the bytes."
-    wave = resample(np.clip(wave, -1, 1), sr, OPUS_RATE)
-    level = float(np.clip(1 - (kbps * 1000 - 6000) / (512000 - 6000), 0, 1))
-    buf = io.BytesIO()
-    sf.write(buf, wave.T, OPUS_RATE, format='OGG', subtype='OPUS', compression_level=level)
-    return buf.getvalue()
-
-def _encode_entry(args):
-    root, entry, kbps = args
-    wave = load_audio(Path(root)/entry.file, SAMPLE_RATE)
-    return entry, opus_bytes(wave, SAMPLE_RATE, kbps)
-
-def _tar_size(n_bytes): return 512 + (n_bytes + 511) // 512 * 512
-
-def _add_bytes(tar, name, data):
-    info = tarfile.TarInfo(name); info.size = len(data); info.mtime = 0
-    tar.addfile(info, io.BytesIO(data))
-
-def export_bundles(root, out=None, kbps=96, max_mib=60, jobs=1, log=print):
-    "Encode every manifest file of corpus `root` as Opus and pack them into tar bundles of at most `max_mib` MiB in `out`."
-    root = Path(root); out = Path(out or root/'transfer')
-    entries = read_manifest(root)                        # a folder that is no corpus: an error before anything is made
-    out.mkdir(parents=True, exist_ok=True)
-    opus_entries = [Entry(**{**asdict(e), 'file': str(Path(e.file).with_suffix('.opus'))}) for e in entries]
-    write_manifest(out/MANIFEST, opus_entries)
-    extras = [(MANIFEST, (out/MANIFEST).read_bytes())]
-    extras += [(f'licences/{p.name}', p.read_bytes()) for p in sorted((root/'licences').glob('*'))]
-    overhead = sum(_tar_size(len(b)) for _, b in extras) + 1024 + 10240   # end-of-archive blocks and record padding
-    limit = int(max_mib * 2**20)
-    for old in out.glob('corpus-*.tar'): old.unlink()
-    bundles, tar, size, tmp = [], None, 0, None
-
-    def close():
-        nonlocal tar
-        if tar is None: return
-        tar.close(); final = out/f'corpus-{len(bundles):03d}.tar'
-        replace_atomically(tmp, final); bundles.append(final); tar = None
-
-    work = [(root, e, kbps) for e in entries]
-    pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
-    results = pool.map(_encode_entry, work) if pool else map(_encode_entry, work)
-    try:
-        for entry, data in results:
-            need = _tar_size(len(data))
-            if overhead + need > limit: raise CorpusError(f"{entry.file}: {len(data)/2**20:.1f} MiB of Opus does not fit a {max_mib} MiB bundle")
-            if tar is not None and size + need > limit: close()
-            if tar is None:
-                tmp = temporary_path(out/f'corpus-{len(bundles):03d}.tar')
-                tar = tarfile.open(tmp, 'w', format=tarfile.USTAR_FORMAT); size = overhead
-                for name, b in extras: _add_bytes(tar, name, b)
-            _add_bytes(tar, str(Path(entry.file).with_suffix('.opus')), data); size += need
-    except BaseException:
-        if tar is not None: tar.close(); tmp.unlink(missing_ok=True)      # no half-written bundle left behind
-        raise
-    finally:
-        if pool: pool.shutdown(cancel_futures=True)
-    close()
-    sums = ''.join(f'{hashlib.sha256(b.read_bytes()).hexdigest()}  {b.name}\n' for b in bundles)
-    write_atomically(out/'SHA256SUMS', lambda tmp: Path(tmp).write_text(sums))
-    log(f"{len(bundles)} bundles, {sum(b.stat().st_size for b in bundles)/2**20:.1f} MiB in {out}")
-    return bundles
+__all__ = ['SCORE_KEYS', 'REAL_VOICE_TYPES', 'SYNTHETIC_PACKAGES', 'BANDWIDTH_EDGES', 'recorded_screening', 'recorded_packages',
+           'corpus_packages', 'build', 'corpus_report', 'make_example']
 
 # %% ../../nbs/30_corpus.ipynb #76eeef02
 def _track_job(a):

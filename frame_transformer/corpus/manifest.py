@@ -45,12 +45,12 @@ class Entry:
     split: str        # 'train' or 'valid'
     kind: str         # 'instrumental' or 'vocals'
     source: str       # the Debian package the audio comes from
-    generator: str    # 'track', 'speech', 're-sung', 'fluidsynth' or 'espeak-ng' ('voice-clips' in version 1)
+    generator: str    # 'track', 'lead-guitar', 'song', 'speech', 're-sung', 'sung', 'produced', 'fluidsynth', 'espeak-ng' ('voice-clips' in version 1)
     file: str         # relative to the corpus root
     origin: str       # path inside the package, or the recipe
     seconds: float
     licence: str
-    vocal_type: str = ''       # vocals: 'speech', 're-sung' or 'synthetic'
+    vocal_type: str = ''       # vocals: 'speech', 're-sung', 'sung', 'produced' or 'synthetic'
     sample_rate: int = 0       # the source's own sample rate (0: not recorded)
     bandwidth_hz: float = 0.   # measured: highest frequency within 60 dB of the spectrum's peak
 
