@@ -4,11 +4,14 @@
 # resumes the steady warmup-stable-decay run in RUN_DIR (or starts it from the bundled weights when RUN_DIR holds
 # none), trains it for MINUTES of wall clock in the background-friendly way (nice, 2 threads, one data worker), and
 # leaves RUN_DIR/candidate.* to score with ft-eval. The log is RUN_DIR/stint-N.log, one line per epoch.
+# FT_THREADS=1 when other heavy jobs share the machine: two threads then spend most of their time waiting for each
+# other (beside two other jobs, an epoch of 300 steps had not ended after 21 minutes; alone it takes under 3).
 set -euo pipefail
 corpus=${1:?corpus folder (ft-corpus build)}; run=${2:?run folder}; minutes=${3:?minutes}
 mkdir -p "$run"
 n=$(find "$run" -maxdepth 1 -name "stint-*.log" | wc -l)
-export OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 PYTHONUNBUFFERED=1
+threads=${FT_THREADS:-2}
+export OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads PYTHONUNBUFFERED=1
 nice -n 10 ft-train "$corpus/audio/train/instrumental" "$corpus/audio/train/vocals" \
   --config small --crop 128 --bs 4 --loss sdr --schedule wsd --lr 5e-4 --warmup 200 --decay 0.1 \
   --minutes "$minutes" --resume --init bundled --epoch-length 1200 --valid-length 64 --workers 1 --seed 0 \
