@@ -7,7 +7,7 @@
     python tools/default_model.py bundle RUN_DIR EVAL_DIR COMMAND HARDWARE [EXAMPLES_PER_EPOCH BATCH_SIZE]  # best checkpoint -> frame_transformer/assets/default.*
     python tools/default_model.py bundle-campaign RUN_DIR CAMPAIGN.json HARDWARE  # the campaign's last candidate -> frame_transformer/assets/default.*
     python tools/default_model.py table OUT.json TEST_SET=EVAL_DIR... [--rename=OLD=NEW]... [--only=TEST_SET=SONG,...]...  # ft-eval summaries of several runs, by test set, in one JSON
-    python tools/default_model.py stint RUN_DIR CAMPAIGN.json TEST_SET=EVAL_DIR... [--only=TEST_SET=SONG,...]... [--corpus=NAME]  # a campaign stint's record (RUN_DIR/stints.json) and its candidate's scores, added to CAMPAIGN.json
+    python tools/default_model.py stint RUN_DIR CAMPAIGN.json TEST_SET=EVAL_DIR... [--only=TEST_SET=SONG,...]... [--corpus=NAME] [--note=TEXT]  # a campaign stint's record (RUN_DIR/stints.json) and its candidate's scores, added to CAMPAIGN.json
 
 Training itself is `ft-train` (`--init CHECKPOINT` continues from the bundled weights) (the command used is in the model card and in frame_transformer/assets/default.json),
 and scoring is `ft-eval`.
@@ -175,7 +175,7 @@ def _run_of(stints, last):
     end = stints[-1]
     return runs[-1] + 1, end.get('campaign_first_step', end['first_step']) + end['steady_steps'] + end['decay_steps']
 
-def stint(run_dir, campaign, *evaluations, only=(), corpus=None):
+def stint(run_dir, campaign, *evaluations, only=(), corpus=None, note=None):
     """Add the last stint of the training campaign in `run_dir` (its `stints.json`) to `campaign` (results/campaign.json):
     steps, examples, wall minutes, and per test set (`TEST_SET=EVAL_DIR`, each an `ft-eval ... --name 'campaign candidate'
     --baseline bundled` folder, or several folders of one test set that hold them between them) the candidate's and the bundled model's summaries with their paired per-song differences.
@@ -214,7 +214,7 @@ def stint(run_dir, campaign, *evaluations, only=(), corpus=None):
                  resumed=last['resumed'], first_step=last['first_step'],
                  steady_steps=last['steps'], decay_steps=last['decay_steps'], examples=last['examples'],
                  wall_minutes=last['wall_minutes'], candidate_validation=last['candidate'], test=scores,
-                 **({'corpus': corpus} if corpus else {}))
+                 **({'corpus': corpus} if corpus else {}), **({'note': note} if note else {}))
     info['stints'] = before + [entry]
     info['schedule'] = record['schedule']
     # every run's validation after every epoch; a run's steps counted on from the candidate it started from
@@ -241,5 +241,6 @@ if __name__ == '__main__':
         table(*[a for a in args if not a.startswith('--')], rename=opt('rename'), only=opt('only'))
     elif cmd == 'stint':
         stint(*[a for a in args if not a.startswith('--')], only=[a.split('=', 1)[1] for a in args if a.startswith('--only=')],
-              corpus=next((a.split('=', 1)[1] for a in args if a.startswith('--corpus=')), None))
+              corpus=next((a.split('=', 1)[1] for a in args if a.startswith('--corpus=')), None),
+              note=next((a.split('=', 1)[1] for a in args if a.startswith('--note=')), None))
     else: print(__doc__)
