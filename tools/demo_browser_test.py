@@ -230,7 +230,10 @@ def main(argv=None):
         before, w0 = shown(state()), time.time()
         press('ARROW_RIGHT')
         s = redrawn('+0.1')
-        v, w1 = shown(s), time.time()
+        # the players report their metadata (readyState) a moment before their loadedmetadata handler seeks and plays:
+        # read the position once the new player plays (a player that never goes on fails here)
+        v = wait_for('the redrawn player going on', lambda: (x := shown(state())) and not x['paused'] and x, timeout=10)
+        w1 = time.time()
         lap('knob +0.1')
         c.check(s['knob'].strip() in ('0.10', '0.1'), f'the knob reads {s["knob"]!r}')
         c.check(v['stem'] == 'vocals' and s['bold'] == ['vocals'], f'after the knob: {v["stem"]} shown, {s["bold"]} bold, not vocals')
