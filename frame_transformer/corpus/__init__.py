@@ -34,21 +34,27 @@ def _track_job(a):
     pkg, root, track, out, side, entry_kw, do_screen, cut_loops = a
     out, side = Path(out), Path(side)
     info = json.loads(side.read_text()) if side.exists() else {}
+    wave = None
+    def audio():                                                   # the converted track, decoded once for every step
+        nonlocal wave
+        if wave is None: wave = load_audio(out)
+        return wave
     recorded = do_screen if isinstance(do_screen, dict) else None
     if recorded: excluded = recorded['decision'] == 'exclude'
     else: excluded = 'scores' in info and music.verdict(pkg, track, info['scores'])[0] == 'exclude'
     if 'seconds' not in info or (not out.exists() and not excluded):
         seconds, rate = music.convert_track(music.track_bytes(root, track), out)
-        info.update(seconds=seconds, sample_rate=rate, bandwidth_hz=voices.bandwidth_hz(load_audio(out)[:, :SAMPLE_RATE * 120]))
+        info.update(seconds=seconds, sample_rate=rate, bandwidth_hz=voices.bandwidth_hz(audio()[:, :SAMPLE_RATE * 120]))
         info.pop('repeats', None)
     if cut_loops and 'repeats' not in info and out.exists():     # one pass of a track that repeats itself (version 3)
-        wave = load_audio(out)
-        kept, info['repeats'] = music.cut_repeats(wave)
+        whole = audio()
+        kept, info['repeats'] = music.cut_repeats(whole)
         if info['repeats']:
             save_audio(out, kept, SAMPLE_RATE, '16')                        # atomic: a new file, never the old one rewritten
-            info.update(seconds=kept.shape[1] / SAMPLE_RATE, uncut_seconds=wave.shape[1] / SAMPLE_RATE)
+            info.update(seconds=kept.shape[1] / SAMPLE_RATE, uncut_seconds=whole.shape[1] / SAMPLE_RATE)
+            wave = None                                                     # screen the file as written (16-bit)
     if do_screen is True and 'scores' not in info:
-        share, active = music.vocal_activity(load_audio(out))
+        share, active = music.vocal_activity(audio())
         info.update(scores=music.screen(share, active), share=[round(float(x), 2) for x in share], active=active.astype(int).tolist())
     side.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(side, lambda tmp: Path(tmp).write_text(json.dumps(info)))
