@@ -6,22 +6,24 @@ Docs: https://frame-transformer.github.io/frame-transformer/training_bench.html.
 
 # %% ../nbs/15_training_bench.ipynb #b12db72a
 from __future__ import annotations
-import time
+import dataclasses, json, time
 from pathlib import Path
 
 import numpy as np
 import torch
 from fastcore.script import call_parse
+from fastai.callback.core import Callback, CancelValidException
 
 from .model import FrameTransformer, get_config, seeded_model, count_parameters
 from .device import datasheet_bf16_tflops
 from .bench import count_flops, time_steps
 from .losses import MagnitudeSDRLoss
-from .learner import resolve_precision
-from .voxaug import voxaug_bench
+from .learner import resolve_precision, vocal_remover_learner
+from .voxaug import voxaug_bench, voxaug_dataloaders
 
 # %% auto #0
-__all__ = ['train_step_benchmark', 'print_benchmark', 'bench', 'main']
+__all__ = ['LEVERS', 'train_step_benchmark', 'print_benchmark', 'bench', 'StepClock', 'whole_step_benchmark', 'print_levers',
+           'levers_benchmark', 'main']
 
 # %% ../nbs/15_training_bench.ipynb #31280fb8
 def train_step_benchmark(config='tiny', bs=8, frames=None, steps=10, warmup=3, precision='auto', device=None,
@@ -80,6 +82,95 @@ def bench(configs='tiny,small', bs=None, frames=None, steps=10, warmup=3, precis
     print_benchmark(rows)
     return rows
 
+# %% ../nbs/15_training_bench.ipynb #d4d01a29
+class StepClock(Callback):
+    "Each timed training batch split into waiting for the data and the model's step (forward, loss, backward, optimizer); no validation."
+    order = -5
+    def __init__(self, skip=3): self.skip = skip
+    def before_fit(self): self.data_s, self.model_s, self.losses, self.mark = [], [], [], None
+    def before_batch(self):
+        if not self.training: return
+        self.start = time.perf_counter()
+        if self.mark is not None and self.iter >= self.skip: self.data_s.append(self.start - self.mark)
+    def after_batch(self):
+        if not self.training: return
+        self.mark = time.perf_counter()
+        if self.iter >= self.skip: self.model_s.append(self.mark - self.start); self.losses.append(float(self.learn.loss.detach()))
+    def before_validate(self): raise CancelValidException()
+
+def _data_alone(dl, batches):
+    "Examples/s of `dl` iterated alone for `batches` batches (its start-up and first batch not timed)."
+    it = iter(dl); next(it)
+    start = time.perf_counter()
+    for _ in range(batches): next(it)
+    return dl.bs*batches/(time.perf_counter() - start)
+
+def whole_step_benchmark(instrumentals, vocals, config='small', bs=4, crop=128, workers=1, threads=2, compile=False,
+                         on_device=False, steps=30, skip=3, lr=5e-4, seed=0, cache=None):
+    "Examples/s of whole training steps as `ft-train` takes them (voxaug batches of two folders, the learner's step), and of each half."
+    config = dataclasses.replace(get_config(config), crop_frames=crop)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        dls = voxaug_dataloaders(instrumentals, vocals, config, bs=bs, epoch_length=bs*(steps + skip), valid_length=bs,
+                                 valid_files=1, num_workers=workers, on_device=on_device, seed=seed, cache_dir=cache)
+        clock = StepClock(skip)
+        learn = vocal_remover_learner(dls, config, compile=compile, preview=False, seed=seed, metrics=False, cbs=[clock])
+        with learn.no_bar(), learn.no_logging(): learn.fit(1, lr)
+        data_alone = _data_alone(dls.train, min(steps, len(dls.train) - 1))
+    finally: torch.set_num_threads(before)
+    n, seconds = len(clock.model_s), sum(clock.data_s) + sum(clock.model_s)
+    return dict(config=config.name, bs=bs, crop=crop, workers=workers, threads=threads, compile=bool(compile),
+                data=('torch, main process' if on_device else f'{workers} worker' + ('s' if workers != 1 else '') if workers else 'main process'),
+                steps=n, examples_s=bs*n/seconds, frames_s=bs*crop*n/seconds, data_ms=1e3*sum(clock.data_s)/n,
+                model_ms=1e3*sum(clock.model_s)/n, data_alone_examples_s=data_alone, loss=float(np.mean(clock.losses)))
+
+# %% ../nbs/15_training_bench.ipynb #018a08d0
+LEVERS = {  # name -> its changes to the campaign's step: `small`, batches of 4 crops of 128 frames, 2 threads, data in 1 worker
+    "today (the campaign's step)": {},
+    "data in the main process": dict(workers=0),
+    "data mixed in torch, libraries held as float16 tensors": dict(workers=0, on_device=True),
+    "the step on 1 thread": dict(threads=1),
+    "torch.compile": dict(compile=True),
+    "batches of 8": dict(bs=8),
+    "crops of 256 frames, batches of 2": dict(bs=2, crop=256),
+    "torch.compile, batches of 8": dict(compile=True, bs=8),
+}
+
+def _available_bytes():
+    "The memory Linux says is available (MemAvailable), or None elsewhere."
+    try: return int(next(l for l in Path('/proc/meminfo').read_text().splitlines() if l.startswith('MemAvailable')).split()[1])*1024
+    except (OSError, StopIteration): return None
+
+def print_levers(rows):
+    "Print `levers_benchmark` rows as a table: examples/s of the whole step and its ratio to the first row, then the two halves."
+    print(f"{'lever':56s} {'examples/s':>10s} {'x today':>7s} {'frames/s':>8s} {'data ms':>7s} {'model ms':>8s} {'data alone':>10s} {'loss':>7s}")
+    for r in rows:
+        if 'error' in r: print(f"{r['lever']:56s} {r['error']}"); continue
+        print(f"{r['lever']:56s} {r['examples_s']:10.2f} {r['ratio']:7.2f} {r['frames_s']:8.0f} {r['data_ms']:7.0f} {r['model_ms']:8.0f} "
+              f"{r['data_alone_examples_s']:10.1f} {r['loss']:7.3f}")
+
+def levers_benchmark(instrumentals, vocals, levers=None, config='small', steps=30, skip=3, cache=None, **base):
+    "`whole_step_benchmark` once per lever (name -> changes to `base`), printed with ratios against the first row."
+    from frame_transformer.library import AudioLibrary
+    levers = LEVERS if levers is None else levers
+    sr = get_config(config).sample_rate
+    libs = [AudioLibrary(src, sr=sr, cache_dir=cache) for src in (instrumentals, vocals)]   # scanned once for all rows
+    held = sum(int(np.sum(lib.samples)) for lib in libs)*2*2                                 # stereo float16
+    rows = []
+    for name, changes in levers.items():
+        options = {**base, **changes}
+        available = _available_bytes()
+        if options.get('on_device') and available is not None and held > available/2:
+            rows.append(dict(lever=name, error=f"skipped: the libraries as float16 tensors take {held/2**30:.1f} GiB, "
+                                               f"over half the {available/2**30:.1f} GiB available")); continue
+        rows.append(dict(lever=name, **whole_step_benchmark(*libs, config=config, steps=steps, skip=skip, cache=cache, **options)))
+    today = next((r['examples_s'] for r in rows if 'error' not in r), None)
+    for r in rows:
+        if 'error' not in r: r['ratio'] = r['examples_s']/today
+    print_levers(rows)
+    return rows
+
 # %% ../nbs/15_training_bench.ipynb #56f79598
 @call_parse
 def main(configs:str='tiny,small',   # comma-separated configuration names
@@ -92,7 +183,21 @@ def main(configs:str='tiny,small',   # comma-separated configuration names
          data:bool=False,            # measure the data pipeline instead of the training step
          instrumentals:str=None,     # with --data: a folder of instrumentals (default: a generated toy library)
          vocals:str=None,            # with --data: a folder of vocals
-         workers:str='0,2'):         # with --data: comma-separated numbers of DataLoader workers
-    "Training benchmark: examples/s of a training step of each configuration, or (--data) of the voxaug DataLoaders."
+         workers:str='0,2',          # with --data: comma-separated numbers of DataLoader workers
+         levers:bool=False,          # the whole step of a run on --instrumentals and --vocals, and each lever (LEVERS)
+         only:str=None,              # with --levers: comma-separated numbers of the levers to measure (0: today's step)
+         out:str=None):              # with --levers: also write the rows, the command and the machine to this JSON file
+    "Training benchmark: examples/s of a training step of each configuration, (--data) of the voxaug DataLoaders, or (--levers) of whole steps."
     if data: return voxaug_bench(instrumentals, vocals, configs.split(',')[0], int(bs or 16), workers)
+    if levers:
+        if not (instrumentals and vocals): raise SystemExit("--levers needs --instrumentals and --vocals (the folders a run trains on)")
+        names = list(LEVERS)
+        picked = {names[int(i)]: LEVERS[names[int(i)]] for i in only.split(',')} if only else LEVERS
+        rows = levers_benchmark(instrumentals, vocals, picked, configs.split(',')[0], steps)
+        if out:
+            import sys
+            from frame_transformer.device import describe_hardware
+            Path(out).write_text(json.dumps(dict(command='python -m frame_transformer.bench_train ' + ' '.join(sys.argv[1:]),
+                                                 hardware=describe_hardware(), torch=torch.__version__, rows=rows), indent=1))
+        return rows
     return bench(configs, bs, frames, steps, precision=precision, device=device, compile=compile)
