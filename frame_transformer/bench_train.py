@@ -20,6 +20,7 @@ from .bench import count_flops, time_steps
 from .losses import MagnitudeSDRLoss
 from .learner import resolve_precision, vocal_remover_learner
 from .voxaug import voxaug_bench, voxaug_dataloaders
+from .augment import pitch_stretch
 
 # %% auto #0
 __all__ = ['LEVERS', 'train_step_benchmark', 'print_benchmark', 'bench', 'StepClock', 'whole_step_benchmark', 'print_levers',
@@ -85,12 +86,14 @@ def bench(configs='tiny,small', bs=None, frames=None, steps=10, warmup=3, precis
 # %% ../nbs/15_training_bench.ipynb #d4d01a29
 class StepClock(Callback):
     "Each timed training batch split into waiting for the data and the model's step (forward, loss, backward, optimizer); no validation."
+    # startup: seconds of the first `skip` batches, which are not timed (worker start, compiling)
     order = -5
     def __init__(self, skip=3): self.skip = skip
-    def before_fit(self): self.data_s, self.model_s, self.losses, self.mark = [], [], [], None
+    def before_fit(self): self.data_s, self.model_s, self.losses, self.mark, self.fit_start = [], [], [], None, time.perf_counter()
     def before_batch(self):
         if not self.training: return
         self.start = time.perf_counter()
+        if self.iter == self.skip: self.startup = self.start - self.fit_start    # the untimed first batches (compiling)
         if self.mark is not None and self.iter >= self.skip: self.data_s.append(self.start - self.mark)
     def after_batch(self):
         if not self.training: return
@@ -109,6 +112,7 @@ def whole_step_benchmark(instrumentals, vocals, config='small', bs=4, crop=128, 
                          on_device=False, steps=30, skip=3, lr=5e-4, seed=0, cache=None):
     "Examples/s of whole training steps as `ft-train` takes them (voxaug batches of two folders, the learner's step), and of each half."
     config = dataclasses.replace(get_config(config), crop_frames=crop)
+    pitch_stretch(np.zeros((2, 8192), np.float32), 1., 1.1)   # librosa's slow first call, before workers fork: not timed
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -123,7 +127,8 @@ def whole_step_benchmark(instrumentals, vocals, config='small', bs=4, crop=128, 
     return dict(config=config.name, bs=bs, crop=crop, workers=workers, threads=threads, compile=bool(compile),
                 data=('torch, main process' if on_device else f'{workers} worker' + ('s' if workers != 1 else '') if workers else 'main process'),
                 steps=n, examples_s=bs*n/seconds, frames_s=bs*crop*n/seconds, data_ms=1e3*sum(clock.data_s)/n,
-                model_ms=1e3*sum(clock.model_s)/n, data_alone_examples_s=data_alone, loss=float(np.mean(clock.losses)))
+                model_ms=1e3*sum(clock.model_s)/n, data_alone_examples_s=data_alone, loss=float(np.mean(clock.losses)),
+                startup_s=clock.startup)
 
 # %% ../nbs/15_training_bench.ipynb #018a08d0
 LEVERS = {  # name -> its changes to the campaign's step: `small`, batches of 4 crops of 128 frames, 2 threads, data in 1 worker
@@ -144,11 +149,11 @@ def _available_bytes():
 
 def print_levers(rows):
     "Print `levers_benchmark` rows as a table: examples/s of the whole step and its ratio to the first row, then the two halves."
-    print(f"{'lever':56s} {'examples/s':>10s} {'x today':>7s} {'frames/s':>8s} {'data ms':>7s} {'model ms':>8s} {'data alone':>10s} {'loss':>7s}")
+    print(f"{'lever':56s} {'examples/s':>10s} {'x today':>7s} {'frames/s':>8s} {'data ms':>7s} {'model ms':>8s} {'data alone':>10s} {'loss':>7s} {'start s':>7s}")
     for r in rows:
         if 'error' in r: print(f"{r['lever']:56s} {r['error']}"); continue
         print(f"{r['lever']:56s} {r['examples_s']:10.2f} {r['ratio']:7.2f} {r['frames_s']:8.0f} {r['data_ms']:7.0f} {r['model_ms']:8.0f} "
-              f"{r['data_alone_examples_s']:10.1f} {r['loss']:7.3f}")
+              f"{r['data_alone_examples_s']:10.1f} {r['loss']:7.3f} {r['startup_s']:7.0f}")
 
 def levers_benchmark(instrumentals, vocals, levers=None, config='small', steps=30, skip=3, cache=None, **base):
     "`whole_step_benchmark` once per lever (name -> changes to `base`), printed with ratios against the first row."
@@ -197,7 +202,9 @@ def main(configs:str='tiny,small',   # comma-separated configuration names
         if out:
             import sys
             from frame_transformer.device import describe_hardware
-            Path(out).write_text(json.dumps(dict(command='python -m frame_transformer.bench_train ' + ' '.join(sys.argv[1:]),
+            named = {instrumentals: 'INSTRUMENTALS', vocals: 'VOCALS', out: 'OUT'}        # no machine's paths in a result
+            command = 'python -m frame_transformer.bench_train ' + ' '.join(named.get(a, a) for a in sys.argv[1:])
+            Path(out).write_text(json.dumps(dict(command=command,
                                                  hardware=describe_hardware(), torch=torch.__version__, rows=rows), indent=1))
         return rows
     return bench(configs, bs, frames, steps, precision=precision, device=device, compile=compile)

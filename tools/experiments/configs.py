@@ -6,8 +6,10 @@ configuration (`small`, batches of 4 crops of 128 frames) and alternatives with 
 decay, lr 5e-4, 200 warmup steps, 10 % decay, seed 0) for the same wall-clock minutes on the same machine, one after
 another under the same load, and leaves each run's decayed candidate in OUT/NAME/candidate to score with `ft-eval`:
 
-    OMP_NUM_THREADS=1 python tools/experiments/configs.py CORPUS OUT --minutes 22 [--only small,crop256]
+    OMP_NUM_THREADS=1 python tools/experiments/configs.py CORPUS OUT --minutes 17 [--only small,crop256]
     ft-eval TESTSET -c OUT/NAME/candidate --name NAME --methods model -o EVAL      # per run and test set
+    python tools/default_model.py table results/configs.json 'v2 test songs=EVAL' ...  # the table, paired per song
+    python tools/experiments/configs.py CORPUS OUT --minutes 17 --record results/configs.json   # with each run's setup
 
 CORPUS is a corpus built by `ft-corpus build`. Each run also writes OUT/NAME/setup.json: its configuration, its
 parameters and float16 size, steps and the command. nbs/31_default_model.ipynb shows the comparison
@@ -24,10 +26,8 @@ def alternatives():
     return {
         'small': (small, 4, 128),                                               # the campaign's run
         'crop256': (small, 2, 256),                                             # the same frames per batch, twice the context
-        'bs8': (small, 8, 128),                                                 # twice the batch (and the step's cost)
         'small-5': (dataclasses.replace(small, name='small-5', channels=small.channels + (32,),      # one level deeper
                                         features=small.features + (16,), transformer_layers=small.transformer_layers + (1,)), 4, 128),
-        'small-deep': (dataclasses.replace(small, name='small-deep', transformer_layers=(0, 2, 2, 2)), 4, 128),  # more blocks
     }
 
 
@@ -35,9 +35,23 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('corpus', help='a corpus built by ft-corpus build')
     p.add_argument('out', help='a folder for the runs, one subfolder each')
-    p.add_argument('--minutes', type=float, default=22, help='wall-clock minutes of each run, decay included')
+    p.add_argument('--minutes', type=float, default=17, help='wall-clock minutes of each run, decay included')
+    p.add_argument('--epoch-length', type=int, default=256,
+                   help='examples per epoch: a run stops at the last epoch end inside its minutes, so short epochs use them evenly')
+    p.add_argument('--valid-length', type=int, default=32, help='validation examples, after every epoch')
     p.add_argument('--only', default=None, help='comma-separated names of the configurations to train (default: all)')
+    p.add_argument('--record', default=None, help="add each run's setup.json in OUT to this JSON (made by default_model.py table) and train nothing")
     args = p.parse_args(argv)
+    if args.record:
+        record = json.loads(Path(args.record).read_text())
+        record['runs'] = {setup['name']: setup for setup in (json.loads(p.read_text()) for p in sorted(Path(args.out).glob('*/setup.json')))}
+        for setup in record['runs'].values():      # no machine's paths in a result: the two folders by their names
+            words = shlex.split(setup['command'])
+            i = words.index('tools/experiments/configs.py')
+            setup['command'] = shlex.join(words[:i + 1] + ['CORPUS', 'OUT'] + words[i + 3:])
+        record['minutes'] = args.minutes
+        Path(args.record).write_text(json.dumps(record, indent=1) + '\n')
+        return print(f"{args.record}: {', '.join(record['runs'])}")
 
     import torch
     from frame_transformer.learner import TrainConfig, train_vocal_remover
@@ -49,7 +63,7 @@ def main(argv=None):
         config, bs, crop = runs[name]
         out = Path(args.out)/name
         run = TrainConfig(config=config, bs=bs, crop=crop, loss='sdr', schedule='wsd', lr=5e-4, warmup=200, decay=0.1,
-                          minutes=args.minutes, epoch_length=1200, valid_length=64, workers=1, seed=0, out=str(out))
+                          minutes=args.minutes, epoch_length=args.epoch_length, valid_length=args.valid_length, workers=1, seed=0, out=str(out))
         started = time.time()
         train_vocal_remover(corpus/'instrumental', corpus/'vocals', run, show_progress=False)
         stint = json.loads((out/'stints.json').read_text())['stints'][-1]
