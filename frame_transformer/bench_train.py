@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from fastcore.script import call_parse
-from fastai.callback.core import Callback, CancelValidException
 
 from .model import FrameTransformer, get_config, seeded_model, count_parameters
 from .device import datasheet_bf16_tflops
 from .bench import count_flops, time_steps
 from .losses import MagnitudeSDRLoss
-from .learner import resolve_precision, vocal_remover_learner
+from .learner import resolve_precision, vocal_remover_learner     # imports fastai quietly
+from fastai.callback.core import Callback, CancelValidException
 from .voxaug import voxaug_bench, voxaug_dataloaders
 from .augment import pitch_stretch
 
