@@ -15,7 +15,7 @@ CORPUS is a corpus built by `ft-corpus build`. Each run also writes OUT/NAME/set
 parameters and float16 size, steps and the command. nbs/31_default_model.ipynb shows the comparison
 (results/configs.json, made with `python tools/default_model.py table`).
 """
-import argparse, dataclasses, json, os, shlex, sys, time
+import argparse, dataclasses, json, os, shlex, sys
 from pathlib import Path
 
 
@@ -41,14 +41,12 @@ def main(argv=None):
     p.add_argument('--valid-length', type=int, default=32, help='validation examples, after every epoch')
     p.add_argument('--only', default=None, help='comma-separated names of the configurations to train (default: all)')
     p.add_argument('--record', default=None, help="add each run's setup.json in OUT to this JSON (made by default_model.py table) and train nothing")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = p.parse_args(argv)
+    options = [a for a in argv if a not in (args.corpus, args.out)]       # the command's options, without the two folders
     if args.record:
         record = json.loads(Path(args.record).read_text())
         record['runs'] = {setup['name']: setup for setup in (json.loads(p.read_text()) for p in sorted(Path(args.out).glob('*/setup.json')))}
-        for setup in record['runs'].values():      # no machine's paths in a result: the two folders by their names
-            words = shlex.split(setup['command'])
-            i = words.index('tools/experiments/configs.py')
-            setup['command'] = shlex.join(words[:i + 1] + ['CORPUS', 'OUT'] + words[i + 3:])
         record['minutes'] = args.minutes
         Path(args.record).write_text(json.dumps(record, indent=1) + '\n')
         return print(f"{args.record}: {', '.join(record['runs'])}")
@@ -64,16 +62,15 @@ def main(argv=None):
         out = Path(args.out)/name
         run = TrainConfig(config=config, bs=bs, crop=crop, loss='sdr', schedule='wsd', lr=5e-4, warmup=200, decay=0.1,
                           minutes=args.minutes, epoch_length=args.epoch_length, valid_length=args.valid_length, workers=1, seed=0, out=str(out))
-        started = time.time()
         train_vocal_remover(corpus/'instrumental', corpus/'vocals', run, show_progress=False)
         stint = json.loads((out/'stints.json').read_text())['stints'][-1]
         parameters = count_parameters(FrameTransformer(config))
         setup = dict(name=name, config=config.to_dict(), bs=bs, crop=crop, parameters=parameters,
-                     float16_mib=round(parameters*2/2**20, 2), wall_minutes=round((time.time() - started)/60, 1),
+                     float16_mib=round(parameters*2/2**20, 2), wall_minutes=round(stint['wall_minutes'], 1),
                      steps=stint['total_steps'], examples=stint['examples'] + stint['decay_steps']*bs,
                      steady_steps=stint['steps'], decay_steps=stint['decay_steps'], candidate_validation=stint['candidate'],
                      command=f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')} python tools/experiments/configs.py " +
-                             ' '.join(map(shlex.quote, sys.argv[1:] if argv is None else argv)))
+                             shlex.join(['CORPUS', 'OUT'] + options))         # no machine's paths in a result
         (out/'setup.json').write_text(json.dumps(setup, indent=1))
         print(json.dumps(setup), flush=True)
 
