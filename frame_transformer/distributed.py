@@ -14,10 +14,12 @@ from .compat import import_fastai_quietly
 import_fastai_quietly()                       # fastai without torch's jit.script warning
 import fastai.distributed                    # Learner.distrib_ctx (needs accelerate)
 from fastai.distributed import DistributedDL, DistributedTrainer
+from fastai.callback.core import Callback
+from fastai.learner import Recorder
 from fastai.torch_core import num_distrib
 
 # %% auto #0
-__all__ = ['training_device', 'distributed_training']
+__all__ = ['training_device', 'distributed_training', 'world_size', 'agreed', 'SyncValidation']
 
 # %% ../nbs/14_distributed.ipynb #b1b9d840
 def training_device():
@@ -41,8 +43,43 @@ class _DistributedTrainer(DistributedTrainer):
 @contextmanager
 def distributed_training(learn, sync_bn=False, **kwargs):
     "Train `learn` with DDP across the processes of `torchrun`/`accelerate launch` (a no-op in a single process)."
+    sync = None
     if num_distrib() > 1:
         kwargs.setdefault('cpu', not torch.cuda.is_available())
-        learn.add_cb(_DistributedTrainer(sync_bn, **kwargs))
+        sync = SyncValidation()
+        learn.add_cbs([_DistributedTrainer(sync_bn, **kwargs), sync])
     try: yield learn
-    finally: learn.detach_distributed()
+    finally:
+        learn.detach_distributed()
+        if sync is not None: learn.remove_cb(sync)
+
+# %% ../nbs/14_distributed.ipynb #5857bfc4
+def world_size():
+    "How many processes train together: `torchrun`'s world size, 1 in a single process."
+    return max(num_distrib(), 1)
+
+def _group_device():
+    "Where the process group's tensors live: the GPU for NCCL, the CPU for gloo."
+    return torch.device('cuda', torch.cuda.current_device()) if torch.distributed.get_backend() == 'nccl' else torch.device('cpu')
+
+def _distributed():
+    return torch.distributed.is_available() and torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1
+
+def agreed(value, op='max'):
+    "`value` reduced over the ranks with `op` ('min', 'max' or 'sum'): the same number on every rank; `value` itself in one process."
+    if op not in ('min', 'max', 'sum'): raise ValueError(f"op must be 'min', 'max' or 'sum', not {op!r}")
+    if not _distributed(): return value
+    t = torch.tensor([float(value)], dtype=torch.float64, device=_group_device())
+    torch.distributed.all_reduce(t, op=getattr(torch.distributed.ReduceOp, op.upper()))
+    return type(value)(t.item())
+
+class SyncValidation(Callback):
+    "Sum the validation loss's and metrics' totals and counts over the ranks before the `Recorder` reads them."
+    order = Recorder.order - 1
+    def after_validate(self):
+        if not _distributed(): return
+        meters = [m for m in self.recorder._valid_mets if hasattr(m, 'total') and hasattr(m, 'count')]
+        if not meters: return
+        sums = torch.tensor([float(v) for m in meters for v in (m.total, m.count)], dtype=torch.float64, device=_group_device())
+        torch.distributed.all_reduce(sums)
+        for m, (total, count) in zip(meters, sums.view(-1, 2).tolist()): m.total, m.count = total, int(count)

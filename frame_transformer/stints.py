@@ -15,6 +15,7 @@ from fastai.torch_core import rank_distrib
 
 from .audio import write_atomically
 from .model import save_checkpoint, checkpoint_paths, load_checkpoint
+from .distributed import agreed, world_size
 from .checkpoints import (bare_model, check_resume, load_training_state, load_last_weights,
                                            AfterTrainingEpoch, _jsonable)
 
@@ -56,7 +57,8 @@ class EndBefore(Callback):
     def after_epoch(self):
         if not self.trained: return              # skipped (resumed) epochs
         self.longest = max(self.longest, time.time() - self.t0)
-        if time.time() + self.longest > self.deadline: raise CancelFitException()
+        # under DDP every rank stops together: one that trained on alone would wait forever for the others' gradients
+        if agreed(int(time.time() + self.longest > self.deadline), 'max'): raise CancelFitException()
 
 def read_stints(out):
     "The run record `out/stints.json` ({'epochs': [...], 'stints': [...]}; empty lists for a new run)."
@@ -67,12 +69,12 @@ def write_stints(out, record):
     write_atomically(Path(out)/'stints.json', lambda p: Path(p).write_text(json.dumps(_jsonable(record), indent=1)))
 
 class StintRecord(AfterTrainingEpoch):
-    "After each training epoch, add its row (global step and examples, validation, rate, seconds) to `out/stints.json`."
+    "After each training epoch, add its row (global step and examples, validation, rate, seconds) to `out/stints.json`; `bs` is the global batch."
     order = 64                                   # before the checkpoint (65): the record is never behind it
     def __init__(self, out, record, stint, first_step, first_examples, bs):
         self.out, self.record, self.stint, self.first_step, self.first_examples, self.bs = Path(out), record, stint, first_step, first_examples, bs
     def after_epoch(self):
-        if not self.active or rank_distrib(): return
+        if not self.active: return               # every rank keeps the record (the stint's summary needs its steps)
         names = self.recorder.metric_names[1:-1]
         values = dict(zip(names, map(_jsonable, self.recorder.values[-1])))
         step = self.first_step + self.train_iter
@@ -81,7 +83,7 @@ class StintRecord(AfterTrainingEpoch):
         self.record['epochs'] = [r for r in self.record['epochs'] if r['epoch'] < self.epoch] + [row]
         self.stint.update(last_epoch=self.epoch, steps=self.train_iter, examples=self.train_iter*self.bs,
                           steady_minutes=round((time.time() - self.stint['t0'])/60, 2))
-        write_stints(self.out, self.record)
+        if not rank_distrib(): write_stints(self.out, self.record)
 
 # %% ../nbs/16_stints.ipynb #ccf85b8f
 def _resume_steady(learn, record):
@@ -120,10 +122,11 @@ def fit_stint(learn, lr=5e-4, minutes=None, epochs=None, warmup=200, decay=0.1, 
     first_epoch, first_step, first_examples = _resume_steady(learn, record) if resumed else (0, 0, 0)
     if not resumed: record = dict(epochs=[], stints=[])
     record['schedule'] = dict(kind='warmup-stable-decay', lr=lr, warmup=warmup, start_div=25., decay=decay)
-    bs = learn.dls.train.bs
+    bs = learn.dls.train.bs*world_size()          # the global batch: each of a DDP run's processes takes its own share
+    if rank_distrib(): log = lambda *a: None     # rank 0 speaks and writes for the run
     stint = dict(stint=len(record['stints']), t0=t0, started=time.strftime('%Y-%m-%d %H:%M:%S'), resumed=resumed,
                  first_epoch=first_epoch, first_step=first_step, minutes_budget=minutes, host=platform.node(),
-                 threads=torch.get_num_threads(), steps=0, examples=0, **(meta or {}))
+                 threads=torch.get_num_threads(), processes=world_size(), steps=0, examples=0, **(meta or {}))
     record['stints'].append(stint)
     learn.schedule = dict(kind='warmup-stable-decay', lr=lr, warmup=warmup, decay=decay)
     steady_deadline = t0 + 60*minutes*(1 - decay) if minutes is not None else None
@@ -139,6 +142,7 @@ def fit_stint(learn, lr=5e-4, minutes=None, epochs=None, warmup=200, decay=0.1, 
     if deadline is not None and steady_steps:
         per_step = steady_s/steady_steps
         n_decay = max(1, min(n_decay, int((deadline - time.time())/per_step*0.9)))
+    n_decay = agreed(n_decay, 'min')             # the ranks' clocks differ; their steps must not
     keep = [cb for cb in learn.cbs if type(cb).__name__ in ('TrainingCheckpoints', 'TrainingHistory', 'SpectrogramPreview', 'VoxAugEpoch')]
     old_length = _train_loader_length(learn, n_decay*bs)
     ds = learn.dls.train.dataset
@@ -153,11 +157,12 @@ def fit_stint(learn, lr=5e-4, minutes=None, epochs=None, warmup=200, decay=0.1, 
     stint.update(decay_steps=n_decay, decay_minutes=round((time.time() - t1)/60, 2), candidate=values,
                  total_steps=first_step + steady_steps + n_decay, wall_minutes=round((time.time() - t0)/60, 2))
     total = dict(steps=first_step + steady_steps, examples=first_examples + steady_steps*bs)
-    save_checkpoint(bare_model(learn.model), out/'candidate',
-                    meta=dict(meta or {}, stint=stint['stint'], steady_step=total['steps'], decay_steps=n_decay,
-                              examples_seen=total['examples'] + n_decay*bs, **values))
     record['stints'][-1] = {k: v for k, v in stint.items() if k != 't0'}
-    write_stints(out, record)
+    if not rank_distrib():
+        save_checkpoint(bare_model(learn.model), out/'candidate',
+                        meta=dict(meta or {}, stint=stint['stint'], steady_step=total['steps'], decay_steps=n_decay,
+                                  examples_seen=total['examples'] + n_decay*bs, **values))
+        write_stints(out, record)
     log(f"stint {stint['stint']}: {steady_steps} steady steps + {n_decay} decay steps in {stint['wall_minutes']:.1f} min; "
         f"candidate: " + ', '.join(f'{k} {v:.3f}' for k, v in values.items() if isinstance(v, float)))
     return record['stints'][-1]
