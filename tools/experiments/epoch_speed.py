@@ -1,0 +1,73 @@
+"""Examples/s of whole `ft-train` epochs (data, step and validation, as the campaign runs them), for two versions of the
+code and two ways to use a 2-core CPU, measured back to back in one run (nbs/15_training_bench.ipynb):
+
+    python tools/experiments/epoch_speed.py INSTRUMENTALS VOCALS --before COMMIT --out results/training_epochs.json
+
+`--before` is checked out in a temporary git worktree and run through PYTHONPATH; the current checkout is `after`.
+Each run is one epoch of `--examples` examples (validation on 8) in a fresh folder, timed by ft-train's own epoch
+line; the runs alternate between the versions so that a drift of the machine touches both. Run it alone.
+"""
+import argparse, json, os, re, subprocess, sys, tempfile, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+WAYS = {  # name -> (processes, threads each, batch each, data workers each)
+    'one process, 2 threads, data in 1 worker, batches of 4': (1, 2, 4, 1),
+    'two DDP processes (torchrun, gloo), 1 thread each, data in the main process, batches of 2 each': (2, 1, 2, 0),
+}
+
+def epoch_seconds(log):
+    "The epoch's time from ft-train's line `epoch 0 ... time mm:ss`."
+    found = re.findall(r'^epoch 0 .*time (\d+):(\d+)\s*$', log, re.M)
+    if not found: raise RuntimeError('no epoch line in the log:\n' + log[-3000:])
+    minutes, seconds = map(int, found[-1])
+    return 60*minutes + seconds
+
+def run_epoch(code, way, instrumentals, vocals, examples, out):
+    procs, threads, bs, workers = WAYS[way]
+    launch = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={procs}'] if procs > 1 else [sys.executable]
+    args = launch + ['-m', 'frame_transformer.cli', 'ft-train', str(instrumentals), str(vocals), '--config', 'small', '--crop', '128',
+                     '--bs', str(bs), '--epochs', '1', '--epoch-length', str(examples), '--valid-length', '8',
+                     '--workers', str(workers), '--seed', '0', '--out', str(out)]
+    env = {**os.environ, 'OMP_NUM_THREADS': str(threads), 'MKL_NUM_THREADS': str(threads), 'PYTHONUNBUFFERED': '1'}
+    if code is not None: env['PYTHONPATH'] = str(code)
+    result = subprocess.run(args, capture_output=True, text=True, env=env)
+    if result.returncode: raise RuntimeError(f'{way} failed:\n{result.stderr[-3000:]}')
+    return epoch_seconds(result.stdout)
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('instrumentals'); parser.add_argument('vocals')
+    parser.add_argument('--before', required=True, help='the commit to compare with (checked out in a temporary worktree)')
+    parser.add_argument('--examples', type=int, default=480, help='examples in the timed epoch')
+    parser.add_argument('--out', help='write the runs and ratios to this JSON file')
+    a = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from frame_transformer.device import describe_hardware
+    rev = lambda ref: subprocess.run(['git', '-C', str(ROOT), 'rev-parse', '--short', ref], capture_output=True, text=True, check=True).stdout.strip()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        subprocess.run(['git', '-C', str(ROOT), 'worktree', 'add', '--detach', '-q', str(tmp/'before'), a.before], check=True)
+        try:
+            codes = {'before': tmp/'before', 'after': None}
+            runs = []
+            for way in WAYS:
+                for version, code in codes.items():
+                    seconds = run_epoch(code, way, a.instrumentals, a.vocals, a.examples, tmp/f'run{len(runs)}')
+                    runs.append(dict(way=way, code=version, epoch_seconds=seconds, examples_s=round(a.examples/seconds, 2)))
+                    print(f"{version:6s} {way:96s} {seconds:4d} s  {a.examples/seconds:5.2f} examples/s", flush=True)
+        finally: subprocess.run(['git', '-C', str(ROOT), 'worktree', 'remove', '--force', str(tmp/'before')], check=False)
+    base = runs[0]['examples_s']
+    for r in runs: r['ratio'] = round(r['examples_s']/base, 2)
+    short = lambda way: way.split(' (')[0].split(',')[0]
+    print('ratios to the first row: ' + ', '.join(f"{r['code']}, {short(r['way'])}: {r['ratio']:.2f}" for r in runs))
+    if a.out:
+        named = {a.instrumentals: 'INSTRUMENTALS', a.vocals: 'VOCALS', a.out: 'OUT'}
+        Path(a.out).write_text(json.dumps(dict(
+            what=f'one epoch of {a.examples} examples of ft-train (small, crops of 128 frames, validation on 8 examples), '
+                 'timed by its epoch line; before and after alternate',
+            command='python tools/experiments/epoch_speed.py ' + ' '.join(named.get(x, x) for x in sys.argv[1:]),
+            before=rev(a.before), after=rev('HEAD'), hardware=describe_hardware(), date=time.strftime('%Y-%m-%d'),
+            runs=runs), indent=1) + '\n')
+
+if __name__ == '__main__': main()
