@@ -19,7 +19,7 @@ from .bench import count_flops, time_steps
 from .losses import MagnitudeSDRLoss
 from .learner import resolve_precision, vocal_remover_learner     # imports fastai quietly
 from fastai.callback.core import Callback, CancelValidException
-from .voxaug import voxaug_bench, voxaug_dataloaders
+from .voxaug import voxaug_bench, voxaug_dataloaders, loader_rate
 from .augment import pitch_stretch
 
 # %% auto #0
@@ -101,13 +101,6 @@ class StepClock(Callback):
         if self.iter >= self.skip: self.model_s.append(self.mark - self.start); self.losses.append(float(self.learn.loss.detach()))
     def before_validate(self): raise CancelValidException()
 
-def _data_alone(dl, batches):
-    "Examples/s of `dl` iterated alone for `batches` batches (its start-up and first batch not timed)."
-    it = iter(dl); next(it)
-    start = time.perf_counter()
-    for _ in range(batches): next(it)
-    return dl.bs*batches/(time.perf_counter() - start)
-
 def whole_step_benchmark(instrumentals, vocals, config='small', bs=4, crop=128, workers=1, threads=2, compile=False,
                          on_device=False, steps=30, skip=3, lr=5e-4, seed=0, cache=None):
     "Examples/s of whole training steps as `ft-train` takes them (voxaug batches of two folders, the learner's step), and of each half."
@@ -121,7 +114,7 @@ def whole_step_benchmark(instrumentals, vocals, config='small', bs=4, crop=128, 
         clock = StepClock(skip)
         learn = vocal_remover_learner(dls, config, compile=compile, preview=False, seed=seed, metrics=False, cbs=[clock])
         with learn.no_bar(), learn.no_logging(): learn.fit(1, lr)
-        data_alone = _data_alone(dls.train, min(steps, len(dls.train) - 1))
+        data_alone = loader_rate(dls.train, min(steps, len(dls.train) - 1))
     finally: torch.set_num_threads(before)
     n, seconds = len(clock.model_s), sum(clock.data_s) + sum(clock.model_s)
     return dict(config=config.name, bs=bs, crop=crop, workers=workers, threads=threads, compile=bool(compile),

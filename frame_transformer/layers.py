@@ -39,8 +39,8 @@ class MultichannelLinear(nn.Module):
         if self.weight is not None: nn.init.uniform_(self.weight, -1/math.sqrt(self.in_features), 1/math.sqrt(self.in_features))
 
     def forward(self, x):
-        if self.depthwise is not None:  # mix channels: a 1x1 convolution with the (O, C) matrix
-            x = F.conv2d(x, self.depthwise[:, :, None, None])
+        if self.depthwise is not None:  # mix channels: (O, C) @ (C, B*F*T), one matrix product for the whole batch
+            x = torch.einsum('oc,bcft->boft', self.depthwise, x)
         if self.weight is not None: x = torch.matmul(self.weight, x)  # (C,G,F) @ (B,C,F,T) -> (B,C,G,T)
         if self.bias is not None: x = x + self.bias
         return x

@@ -22,7 +22,7 @@ from .augment import _cdf, _rows, _pitch_stretch_rows
 
 # %% auto #0
 __all__ = ['stem_magnitudes', 'SpectrogramBatch', 'SeparationSet', 'VoxAug', 'DeviceLibrary', 'DeviceVoxAug', 'DeviceLoader',
-           'SongPairs', 'Concat', 'voxaug_dataloaders', 'voxaug_bench', 'main']
+           'SongPairs', 'Concat', 'voxaug_dataloaders', 'loader_rate', 'voxaug_bench', 'main']
 
 # %% ../nbs/10_voxaug.ipynb #8c96518c
 def stem_magnitudes(stems, stft):
@@ -332,6 +332,15 @@ def voxaug_dataloaders(instrumentals, vocals, config=None, *, bs=8, crop_frames=
     return dls
 
 # %% ../nbs/10_voxaug.ipynb #d81a034c
+def loader_rate(dl, batches, device=None):
+    "Examples/s of `dl` iterated alone for `batches` batches: its start-up and first batch are not timed, CUDA work is waited for."
+    it = iter(dl); next(it)
+    start = time.perf_counter()
+    for _ in range(batches):
+        next(it)
+        if device is not None and torch.device(device).type == 'cuda': torch.cuda.synchronize(device)
+    return dl.bs*batches/(time.perf_counter() - start)
+
 def voxaug_bench(instrumentals=None, vocals=None, config='small', bs=16, workers='0,2', threads='1,2', batches=8,
                  device=None, cache=None, seed=0):
     "Examples/s of voxaug training batches from the CPU workers and from the device path, on the same libraries (toy ones if none)."
@@ -350,13 +359,7 @@ def voxaug_bench(instrumentals=None, vocals=None, config='small', bs=16, workers
     libs = [AudioLibrary(src, sr=config.sample_rate, cache_dir=cache) for src in (instrumentals, vocals)]
     device = torch.device(ifnone(device, 'cuda' if torch.cuda.is_available() else 'cpu'))
     pitch_stretch(np.zeros((2, 8192), np.float32), 1., 1.1)     # librosa's first phase vocoder call is slow: not timed
-    def timed(dl):
-        it = iter(dl); next(it)                                  # start-up and the first batch are not timed
-        start = time.perf_counter()
-        for _ in range(batches):
-            b = next(it)
-            if device.type == 'cuda': torch.cuda.synchronize(device)
-        return bs*batches/(time.perf_counter() - start)
+    timed = lambda dl: loader_rate(dl, batches, device)
     make = lambda **kw: voxaug_dataloaders(*libs, config, bs=bs, epoch_length=bs*(batches + 1), valid_length=bs,
                                            valid_files=1, seed=seed, **kw).train
     rows, n_threads = [], torch.get_num_threads()

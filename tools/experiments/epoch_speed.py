@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WAYS = {  # name -> (processes, threads each, batch each, data workers each)
     'one process, 2 threads, data in 1 worker, batches of 4': (1, 2, 4, 1),
     'two DDP processes (torchrun, gloo), 1 thread each, data in the main process, batches of 2 each': (2, 1, 2, 0),
+    'two DDP processes (torchrun, gloo), 1 thread each, data in 1 worker each, batches of 2 each': (2, 1, 2, 1),
 }
 
 def epoch_seconds(log):
@@ -59,7 +60,7 @@ def main():
         finally: subprocess.run(['git', '-C', str(ROOT), 'worktree', 'remove', '--force', str(tmp/'before')], check=False)
     base = runs[0]['examples_s']
     for r in runs: r['ratio'] = round(r['examples_s']/base, 2)
-    short = lambda way: way.split(' (')[0].split(',')[0]
+    short = lambda way: way.replace(' (torchrun, gloo)', '').split(', batches')[0]
     print('ratios to the first row: ' + ', '.join(f"{r['code']}, {short(r['way'])}: {r['ratio']:.2f}" for r in runs))
     if a.out:
         named = {a.instrumentals: 'INSTRUMENTALS', a.vocals: 'VOCALS', a.out: 'OUT'}
