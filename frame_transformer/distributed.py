@@ -32,8 +32,7 @@ def training_device():
 class _DistributedDL(DistributedDL):
     "fastai's `DistributedDL`, broadcasting on CPU under gloo."
     def _broadcast(self, t, rank):
-        device = 'cuda' if torch.distributed.get_backend() == 'nccl' else 'cpu'
-        t = torch.tensor(t, dtype=torch.long, device=device)
+        t = torch.tensor(t, dtype=torch.long, device=_group_device())
         torch.distributed.broadcast(t, rank)
         return t.cpu().tolist()
 
