@@ -17,7 +17,7 @@ from .audio import SAMPLE_RATE, resample
 
 # %% auto #0
 __all__ = ['STEMS', 'EQ_POINTS', 'LOWPASS_TRANSITION', 'Augmentations', 'lowpass_gains', 'filter_gains', 'augment_stem',
-           'mix_stems', 'applied_augmentations', 'pitch_stretch', 'resample_by', 'phase_vocoder', 'shift_pitch_tempo',
+           'mix_stems', 'applied_augmentations', 'pitch_stretch', 'phase_vocoder', 'resample_by', 'shift_pitch_tempo',
            'lowpass_distribution']
 
 # %% ../nbs/09b_augment.ipynb #20c1656e
@@ -132,20 +132,45 @@ def applied_augmentations(p, k):
     return names + [n for n in ('mixture_lowpass', 'instrumental_only') if p[n][k]]
 
 def pitch_stretch(wave, semitones=0., rate=1., sr=SAMPLE_RATE, length=None):
-    "Shift `wave` by `semitones` and play it `rate` times faster (a phase vocoder plus resampling); crop/pad to `length`."
-    import librosa
+    "Shift `wave` by `semitones` and play it `rate` times faster (soxr resampling, then `phase_vocoder` below); crop/pad to `length`."
     factor = 2**(semitones/12)
     if factor != 1: wave = resample(wave, sr*factor, sr)            # tape speed: higher and `factor` times faster
-    if rate/factor != 1: wave = librosa.effects.time_stretch(wave, rate=rate/factor, n_fft=1024, hop_length=256)
     wave = np.ascontiguousarray(wave, dtype=np.float32)
+    if rate/factor != 1:
+        n = round(wave.shape[1]*factor/rate)
+        wave = phase_vocoder(torch.from_numpy(wave)[None], [rate/factor], n)[0].numpy()
     if length is not None:
         wave = wave[:, :length] if wave.shape[1] >= length else np.pad(wave, ((0, 0), (0, length - wave.shape[1])))
     return wave
 
 def _pitch_stretch_rows(vocals, semitones, rate, need, length, sr=SAMPLE_RATE):
-    "`pitch_stretch` (soxr and librosa) of each row of `vocals` `(S, C, L)`, in the CPU workers."
+    "`pitch_stretch` (soxr and the phase vocoder) of each row of `vocals` `(S, C, L)`, in the CPU workers."
     return torch.stack([torch.from_numpy(pitch_stretch(v[:, :int(n)].numpy(), float(s), float(r), sr, length))
                         for v, s, r, n in zip(vocals.cpu(), semitones, rate, need)]).to(vocals.device)
+
+# %% ../nbs/09b_augment.ipynb #348cc98c
+def phase_vocoder(wave, rate, length, n_fft=1024, hop_length=256):
+    "Rows of `wave` `(S, C, L)` played `rate` `(S,)` times faster at the same pitch (a phase vocoder), cropped or zero-padded to `length`."
+    S, C, L = wave.shape
+    dev = wave.device
+    window = torch.hann_window(n_fft, device=dev)
+    spec = torch.stft(wave.reshape(S*C, L), n_fft, hop_length, window=window, center=True, pad_mode='constant',
+                      return_complex=True)
+    spec = F.pad(spec, (0, 2)).reshape(S, C, *spec.shape[-2:-1], -1)          # two silent frames past the end
+    bins, frames = spec.shape[-2:]
+    out_frames = length//hop_length + 2
+    steps = torch.arange(out_frames, device=dev, dtype=torch.float64)[None]*torch.as_tensor(rate, dtype=torch.float64, device=dev)[:, None]
+    t0 = steps.floor().long().clamp(max=frames - 2)
+    alpha = (steps - t0).float().clamp(0, 1)[:, None, None]
+    at = lambda x, t: x.gather(-1, t[:, None, None].expand(S, C, bins, out_frames))
+    magnitude = spec.abs()
+    unit = torch.where(magnitude > 0, spec*(1/magnitude.clamp_min(1e-30)), torch.ones((), dtype=spec.dtype))  # e^{i·phase}
+    mag = torch.lerp(at(magnitude, t0), at(magnitude, t0 + 1), alpha)
+    turn = at(unit, t0 + 1)*at(unit, t0).conj()                  # e^{i·(phase advance between the two frames)}
+    phasor = torch.cumprod(torch.cat([unit[..., :1], turn[..., :-1]], -1), -1)   # the phase before each step's advance
+    out = torch.istft((mag*phasor).reshape(S*C, bins, out_frames), n_fft, hop_length, window=window,
+                      center=True, length=length)
+    return out.reshape(S, C, length)
 
 # %% ../nbs/09b_augment.ipynb #4881c3c5
 def resample_by(wave, factor, length, taps=16):
@@ -163,31 +188,6 @@ def resample_by(wave, factor, length, taps=16):
         w = cut*torch.sinc(cut*d)*torch.sinc(d/half)*((idx >= 0) & (idx < L))
         out += wave.gather(2, idx.clamp(0, L - 1)[:, None].expand(S, C, length))*w[:, None]
     return out
-
-def phase_vocoder(wave, rate, length, n_fft=1024, hop_length=256):
-    "Rows of `wave` `(S, C, L)` played `rate` `(S,)` times faster at the same pitch (a phase vocoder), cropped or zero-padded to `length`."
-    S, C, L = wave.shape
-    dev = wave.device
-    window = torch.hann_window(n_fft, device=dev)
-    spec = torch.stft(wave.reshape(S*C, L), n_fft, hop_length, window=window, center=True, pad_mode='constant',
-                      return_complex=True)
-    spec = F.pad(spec, (0, 2)).reshape(S, C, *spec.shape[-2:-1], -1)          # two silent frames past the end
-    bins, frames = spec.shape[-2:]
-    out_frames = length//hop_length + 2
-    steps = torch.arange(out_frames, device=dev, dtype=torch.float64)[None]*torch.as_tensor(rate, dtype=torch.float64, device=dev)[:, None]
-    t0 = steps.floor().long().clamp(max=frames - 2)
-    alpha = (steps - t0).float().clamp(0, 1)[:, None, None]
-    at = lambda x, t: x.gather(-1, t[:, None, None].expand(S, C, bins, out_frames))
-    magnitude, phase = spec.abs(), spec.angle()
-    mag = (1 - alpha)*at(magnitude, t0) + alpha*at(magnitude, t0 + 1)
-    omega = (2*math.pi*hop_length/n_fft*torch.arange(bins, device=dev))[:, None]
-    advance = at(phase, t0 + 1) - at(phase, t0) - omega
-    advance = omega + advance - 2*math.pi*torch.round(advance/(2*math.pi))
-    advance = torch.remainder(advance + math.pi, 2*math.pi) - math.pi          # small numbers for the cumulative sum
-    phases = phase[..., :1] + torch.cumsum(advance, -1) - advance               # the phase before each step's advance
-    out = torch.istft(torch.polar(mag, phases).reshape(S*C, bins, out_frames), n_fft, hop_length, window=window,
-                      center=True, length=length)
-    return out.reshape(S, C, length)
 
 def shift_pitch_tempo(vocals, semitones, rate, need, length, sr=SAMPLE_RATE):
     "`pitch_stretch` of each row of `vocals` `(S, C, L)` (its first `need` samples) in torch, on the rows' device: `(S, C, length)`."

@@ -105,7 +105,7 @@ def whole_step_benchmark(instrumentals, vocals, config='small', bs=4, crop=128, 
                          on_device=False, steps=30, skip=3, lr=5e-4, seed=0, cache=None):
     "Examples/s of whole training steps as `ft-train` takes them (voxaug batches of two folders, the learner's step), and of each half."
     config = dataclasses.replace(get_config(config), crop_frames=crop)
-    pitch_stretch(np.zeros((2, 8192), np.float32), 1., 1.1)   # librosa's slow first call, before workers fork: not timed
+    pitch_stretch(np.zeros((2, 8192), np.float32), 1., 1.1)   # the first call sets up soxr and the FFTs: not timed
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:

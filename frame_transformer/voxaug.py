@@ -358,7 +358,7 @@ def voxaug_bench(instrumentals=None, vocals=None, config='small', bs=16, workers
         cache = cache or tmp/'cache'
     libs = [AudioLibrary(src, sr=config.sample_rate, cache_dir=cache) for src in (instrumentals, vocals)]
     device = torch.device(ifnone(device, 'cuda' if torch.cuda.is_available() else 'cpu'))
-    pitch_stretch(np.zeros((2, 8192), np.float32), 1., 1.1)     # librosa's first phase vocoder call is slow: not timed
+    pitch_stretch(np.zeros((2, 8192), np.float32), 1., 1.1)     # the first call sets up soxr and the FFTs: not timed
     timed = lambda dl: loader_rate(dl, batches, device)
     make = lambda **kw: voxaug_dataloaders(*libs, config, bs=bs, epoch_length=bs*(batches + 1), valid_length=bs,
                                            valid_files=1, seed=seed, **kw).train
