@@ -19,7 +19,7 @@ from fastai.learner import Recorder
 from fastai.torch_core import num_distrib
 
 # %% auto #0
-__all__ = ['training_device', 'distributed_training', 'world_size', 'agreed', 'SyncValidation']
+__all__ = ['training_device', 'distributed_training', 'world_size', 'agreed', 'SyncValidation', 'torchrun_cpu']
 
 # %% ../nbs/14_distributed.ipynb #b1b9d840
 def training_device():
@@ -82,3 +82,12 @@ class SyncValidation(Callback):
         sums = torch.tensor([float(v) for m in meters for v in (m.total, m.count)], dtype=torch.float64, device=_group_device())
         torch.distributed.all_reduce(sums)
         for m, (total, count) in zip(meters, sums.view(-1, 2).tolist()): m.total, m.count = total, int(count)
+
+# %% ../nbs/14_distributed.ipynb #39d96356
+def torchrun_cpu(script, *args, procs=2, timeout=600):
+    "Run `script` with `args` under `torchrun --standalone` as `procs` CPU processes of one thread each: their stdout."
+    import subprocess, sys
+    command = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={procs}', str(script), *map(str, args)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    if result.returncode: raise RuntimeError(f"torchrun of {script} failed:\n{result.stderr[-3000:]}")
+    return result.stdout
