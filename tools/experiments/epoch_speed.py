@@ -5,9 +5,11 @@ code and two ways to use a 2-core CPU, measured back to back in one run (nbs/15_
 
 `--before` is checked out in a temporary git worktree and run through PYTHONPATH; the current checkout is `after`.
 Each run is one epoch of `--examples` examples (validation on 8) in a fresh folder, timed by ft-train's own epoch
-line; the runs alternate between the versions so that a drift of the machine touches both. Run it alone.
+line; the runs alternate between the versions so that a drift of the machine touches both. One epoch of a minute
+moves by 10-20 % between runs on a 2-core machine: take `--rounds 2` or more of longer epochs (`--examples 960`), and
+`--ways`/`--codes` to keep such a run short. Run it alone.
 """
-import argparse, json, os, re, subprocess, sys, tempfile, time
+import argparse, itertools, json, os, re, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +44,11 @@ def main():
     parser.add_argument('--before', required=True, help='the commit to compare with (checked out in a temporary worktree)')
     parser.add_argument('--examples', type=int, default=480, help='examples in the timed epoch')
     parser.add_argument('--out', help='write the runs and ratios to this JSON file')
+    parser.add_argument('--ways', default=','.join(map(str, range(len(WAYS)))), help='which ways to run, by number (0: one process, 1: DDP, data in the main process, 2: DDP, a worker each)')
+    parser.add_argument('--rounds', type=int, default=1, help='run the whole alternation this many times')
+    parser.add_argument('--codes', default='before,after', help="'before,after', or one of them alone")
     a = parser.parse_args()
+    ways = [list(WAYS)[int(i)] for i in a.ways.split(',')]
     sys.path.insert(0, str(ROOT))
     from frame_transformer.device import describe_hardware
     rev = lambda ref: subprocess.run(['git', '-C', str(ROOT), 'rev-parse', '--short', ref], capture_output=True, text=True, check=True).stdout.strip()
@@ -50,15 +56,15 @@ def main():
         tmp = Path(tmp)
         subprocess.run(['git', '-C', str(ROOT), 'worktree', 'add', '--detach', '-q', str(tmp/'before'), a.before], check=True)
         try:
-            codes = {'before': tmp/'before', 'after': None}
+            codes = {k: v for k, v in {'before': tmp/'before', 'after': None}.items() if k in a.codes.split(',')}
             runs = []
-            for way in WAYS:
-                for version, code in codes.items():
-                    seconds = run_epoch(code, way, a.instrumentals, a.vocals, a.examples, tmp/f'run{len(runs)}')
-                    runs.append(dict(way=way, code=version, epoch_seconds=seconds, examples_s=round(a.examples/seconds, 2)))
-                    print(f"{version:6s} {way:96s} {seconds:4d} s  {a.examples/seconds:5.2f} examples/s", flush=True)
+            for round_, way, (version, code) in itertools.product(range(a.rounds), ways, codes.items()):
+                seconds = run_epoch(code, way, a.instrumentals, a.vocals, a.examples, tmp/f'run{len(runs)}')
+                runs.append(dict(way=way, code=version, epoch_seconds=seconds, examples_s=round(a.examples/seconds, 2), round=round_))
+                print(f"{version:6s} {way:96s} {seconds:4d} s  {a.examples/seconds:5.2f} examples/s", flush=True)
         finally: subprocess.run(['git', '-C', str(ROOT), 'worktree', 'remove', '--force', str(tmp/'before')], check=False)
-    base = runs[0]['examples_s']
+    first = [r['examples_s'] for r in runs if (r['way'], r['code']) == (runs[0]['way'], runs[0]['code'])]
+    base = statistics.median(first)                        # the first row's median over the rounds
     for r in runs: r['ratio'] = round(r['examples_s']/base, 2)
     short = lambda way: way.replace(' (torchrun, gloo)', '').split(', batches')[0]
     print('ratios to the first row: ' + ', '.join(f"{r['code']}, {short(r['way'])}: {r['ratio']:.2f}" for r in runs))
@@ -66,9 +72,9 @@ def main():
         named = {a.instrumentals: 'INSTRUMENTALS', a.vocals: 'VOCALS', a.out: 'OUT'}
         Path(a.out).write_text(json.dumps(dict(
             what=f'one epoch of {a.examples} examples of ft-train (small, crops of 128 frames, validation on 8 examples), '
-                 'timed by its epoch line; before and after alternate',
+                 f"timed by its epoch line; {' and '.join(codes)} and the ways alternate, {a.rounds} round(s)",
             command='python tools/experiments/epoch_speed.py ' + ' '.join(named.get(x, x) for x in sys.argv[1:]),
-            before=rev(a.before), after=rev('HEAD'), hardware=describe_hardware(), date=time.strftime('%Y-%m-%d'),
+            before=rev(a.before) if 'before' in codes else None, after=rev('HEAD') if 'after' in codes else None, hardware=describe_hardware(), date=time.strftime('%Y-%m-%d'),
             runs=runs), indent=1) + '\n')
 
 if __name__ == '__main__': main()
