@@ -49,20 +49,24 @@ def main():
     parser.add_argument('--codes', default='before,after', help="'before,after', or one of them alone")
     a = parser.parse_args()
     ways = [list(WAYS)[int(i)] for i in a.ways.split(',')]
+    wanted = a.codes.split(',')
+    if not wanted or set(wanted) - {'before', 'after'}: parser.error(f"--codes takes 'before', 'after' or both, not {a.codes!r}")
     sys.path.insert(0, str(ROOT))
     from frame_transformer.device import describe_hardware
     rev = lambda ref: subprocess.run(['git', '-C', str(ROOT), 'rev-parse', '--short', ref], capture_output=True, text=True, check=True).stdout.strip()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        subprocess.run(['git', '-C', str(ROOT), 'worktree', 'add', '--detach', '-q', str(tmp/'before'), a.before], check=True)
+        codes = {k: v for k, v in {'before': tmp/'before', 'after': None}.items() if k in wanted}
+        if 'before' in codes:        # checked out only when it runs
+            subprocess.run(['git', '-C', str(ROOT), 'worktree', 'add', '--detach', '-q', str(tmp/'before'), a.before], check=True)
         try:
-            codes = {k: v for k, v in {'before': tmp/'before', 'after': None}.items() if k in a.codes.split(',')}
             runs = []
             for round_, way, (version, code) in itertools.product(range(a.rounds), ways, codes.items()):
                 seconds = run_epoch(code, way, a.instrumentals, a.vocals, a.examples, tmp/f'run{len(runs)}')
                 runs.append(dict(way=way, code=version, epoch_seconds=seconds, examples_s=round(a.examples/seconds, 2), round=round_))
                 print(f"{version:6s} {way:96s} {seconds:4d} s  {a.examples/seconds:5.2f} examples/s", flush=True)
-        finally: subprocess.run(['git', '-C', str(ROOT), 'worktree', 'remove', '--force', str(tmp/'before')], check=False)
+        finally:
+            if 'before' in codes: subprocess.run(['git', '-C', str(ROOT), 'worktree', 'remove', '--force', str(tmp/'before')], check=False)
     first = [r['examples_s'] for r in runs if (r['way'], r['code']) == (runs[0]['way'], runs[0]['code'])]
     base = statistics.median(first)                        # the first row's median over the rounds
     for r in runs: r['ratio'] = round(r['examples_s']/base, 2)
