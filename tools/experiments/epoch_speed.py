@@ -3,9 +3,10 @@ code and two ways to use a 2-core CPU, measured back to back in one run (nbs/15_
 
     python tools/experiments/epoch_speed.py INSTRUMENTALS VOCALS --before COMMIT --out results/training_epochs.json
 
-`--before` is checked out in a temporary git worktree and run through PYTHONPATH; the current checkout is `after`.
+`--before` is checked out in a temporary git worktree; `after` is this checkout; each runs through PYTHONPATH.
 Each run is one epoch of `--examples` examples (validation on 8) in a fresh folder, timed by ft-train's own epoch
-line; the runs alternate between the versions so that a drift of the machine touches both. One epoch of a minute
+line (its training loss beside it: the same seeded examples give the same loss when only speed changed); the runs
+alternate between the versions so that a drift of the machine touches both. One epoch of a minute
 moves by 10-20 % between runs on a 2-core machine: take `--rounds 2` or more of longer epochs (`--examples 960`), and
 `--ways`/`--codes` to keep such a run short. Run it alone.
 """
@@ -19,12 +20,13 @@ WAYS = {  # name -> (processes, threads each, batch each, data workers each)
     'two DDP processes (torchrun, gloo), 1 thread each, data in 1 worker each, batches of 2 each': (2, 1, 2, 1),
 }
 
-def epoch_seconds(log):
-    "The epoch's time from ft-train's line `epoch 0 ... time mm:ss`."
+def epoch_line(log):
+    "The epoch's time in seconds and its training loss, from ft-train's line `epoch 0  train_loss L ... time mm:ss`."
     found = re.findall(r'^epoch 0 .*time (\d+):(\d+)\s*$', log, re.M)
     if not found: raise RuntimeError('no epoch line in the log:\n' + log[-3000:])
     minutes, seconds = map(int, found[-1])
-    return 60*minutes + seconds
+    loss = re.findall(r'^epoch 0 .*train_loss (-?[\d.]+)', log, re.M)
+    return 60*minutes + seconds, (float(loss[-1]) if loss else None)
 
 def run_epoch(code, way, instrumentals, vocals, examples, out):
     procs, threads, bs, workers = WAYS[way]
@@ -36,7 +38,7 @@ def run_epoch(code, way, instrumentals, vocals, examples, out):
     if code is not None: env['PYTHONPATH'] = str(code)
     result = subprocess.run(args, capture_output=True, text=True, env=env)
     if result.returncode: raise RuntimeError(f'{way} failed:\n{result.stderr[-3000:]}')
-    return epoch_seconds(result.stdout)
+    return epoch_line(result.stdout)
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
@@ -56,15 +58,16 @@ def main():
     rev = lambda ref: subprocess.run(['git', '-C', str(ROOT), 'rev-parse', '--short', ref], capture_output=True, text=True, check=True).stdout.strip()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        codes = {k: v for k, v in {'before': tmp/'before', 'after': None}.items() if k in wanted}
+        codes = {k: v for k, v in {'before': tmp/'before', 'after': ROOT}.items() if k in wanted}
         if 'before' in codes:        # checked out only when it runs
             subprocess.run(['git', '-C', str(ROOT), 'worktree', 'add', '--detach', '-q', str(tmp/'before'), a.before], check=True)
         try:
             runs = []
             for round_, way, (version, code) in itertools.product(range(a.rounds), ways, codes.items()):
-                seconds = run_epoch(code, way, a.instrumentals, a.vocals, a.examples, tmp/f'run{len(runs)}')
-                runs.append(dict(way=way, code=version, epoch_seconds=seconds, examples_s=round(a.examples/seconds, 2), round=round_))
-                print(f"{version:6s} {way:96s} {seconds:4d} s  {a.examples/seconds:5.2f} examples/s", flush=True)
+                seconds, loss = run_epoch(code, way, a.instrumentals, a.vocals, a.examples, tmp/f'run{len(runs)}')
+                runs.append(dict(way=way, code=version, epoch_seconds=seconds, examples_s=round(a.examples/seconds, 2), round=round_,
+                                 train_loss=loss))
+                print(f"{version:6s} {way:96s} {seconds:4d} s  {a.examples/seconds:5.2f} examples/s  train_loss {loss}", flush=True)
         finally:
             if 'before' in codes: subprocess.run(['git', '-C', str(ROOT), 'worktree', 'remove', '--force', str(tmp/'before')], check=False)
     first = [r['examples_s'] for r in runs if (r['way'], r['code']) == (runs[0]['way'], runs[0]['code'])]
