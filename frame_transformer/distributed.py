@@ -6,7 +6,7 @@ Docs: https://frame-transformer.github.io/frame-transformer/distributed.html.md"
 
 # %% ../nbs/14_distributed.ipynb #40701953
 from __future__ import annotations
-import os
+import os, queue, threading
 from contextlib import contextmanager
 
 import torch
@@ -19,7 +19,7 @@ from fastai.learner import Recorder
 from fastai.torch_core import num_distrib
 
 # %% auto #0
-__all__ = ['training_device', 'distributed_training', 'world_size', 'agreed', 'SyncValidation', 'torchrun_cpu']
+__all__ = ['training_device', 'prefetched', 'distributed_training', 'world_size', 'agreed', 'SyncValidation', 'torchrun_cpu']
 
 # %% ../nbs/14_distributed.ipynb #b1b9d840
 def training_device():
@@ -28,16 +28,53 @@ def training_device():
     if device.type == 'cuda': torch.cuda.set_device(device)
     return device
 
+# %% ../nbs/14_distributed.ipynb #9f32a914
+def _put(q, stop, item):
+    "Put `item` on `q` unless `stop` is set first: False if it was."
+    while not stop.is_set():
+        try: q.put(item, timeout=0.1); return True
+        except queue.Full: pass
+    return False
+
+def prefetched(iterable, depth=1):
+    "Iterate `iterable` in a background thread, at most `depth` items ahead of the consumer; its errors are raised here."
+    q, stop = queue.Queue(depth), threading.Event()
+    def produce():
+        try:
+            for item in iterable:
+                if not _put(q, stop, (True, item)): return
+            _put(q, stop, (False, None))
+        except BaseException as e: _put(q, stop, (False, e))
+    thread = threading.Thread(target=produce, daemon=True, name='prefetch')
+    thread.start()
+    try:
+        while True:
+            more, item = q.get()
+            if not more:
+                if item is not None: raise item
+                return
+            yield item
+    finally:                                    # also when the consumer stops early: the thread ends with it
+        stop.set(); thread.join()
+
 # %% ../nbs/14_distributed.ipynb #59995bff
 class _DistributedDL(DistributedDL):
-    "fastai's `DistributedDL`, broadcasting on CPU under gloo."
+    "fastai's `DistributedDL`, broadcasting on CPU under gloo, its training batches `prefetched`."
     def _broadcast(self, t, rank):
         t = torch.tensor(t, dtype=torch.long, device=_group_device())
         torch.distributed.broadcast(t, rank)
         return t.cpu().tolist()
 
+    prefetch = False                            # the training batches: made a step ahead when made in this process
+    def __iter__(self):
+        batches = super().__iter__()
+        yield from prefetched(batches) if self.prefetch and not self.fake_l.num_workers else batches
+
 class _DistributedTrainer(DistributedTrainer):
     def _wrap_dl(self, dl): return dl if isinstance(dl, DistributedDL) else _DistributedDL(dl, device=self.learn.model.device)
+    def before_fit(self):
+        super().before_fit()
+        self.learn.dls.train.prefetch = True
 
 @contextmanager
 def distributed_training(learn, sync_bn=False, **kwargs):
