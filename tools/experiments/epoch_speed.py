@@ -8,7 +8,8 @@ Each run is one epoch of `--examples` examples (validation on 8) in a fresh fold
 line (its training loss beside it: the same seeded examples give the same loss when only speed changed); the runs
 alternate between the versions so that a drift of the machine touches both. One epoch of a minute
 moves by 10-20 % between runs on a 2-core machine: take `--rounds 2` or more of longer epochs (`--examples 960`), and
-`--ways`/`--codes` to keep such a run short. Run it alone.
+`--ways`/`--codes` (or `--only before:0,after:1`, just the pairs a target compares) to keep such a run short. Run
+it alone.
 """
 import argparse, itertools, json, os, re, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -49,10 +50,17 @@ def main():
     parser.add_argument('--ways', default=','.join(map(str, range(len(WAYS)))), help='which ways to run, by number (0: one process, 1: DDP, data in the main process, 2: DDP, a worker each)')
     parser.add_argument('--rounds', type=int, default=1, help='run the whole alternation this many times')
     parser.add_argument('--codes', default='before,after', help="'before,after', or one of them alone")
+    parser.add_argument('--only', help="run just these code:way pairs of the others, e.g. 'before:0,after:1' (the target's ratio)")
     a = parser.parse_args()
     ways = [list(WAYS)[int(i)] for i in a.ways.split(',')]
     wanted = a.codes.split(',')
     if not wanted or set(wanted) - {'before', 'after'}: parser.error(f"--codes takes 'before', 'after' or both, not {a.codes!r}")
+    pairs = None
+    if a.only:
+        try: pairs = [(code, list(WAYS)[int(way)]) for code, way in (pair.split(':') for pair in a.only.split(','))]
+        except (ValueError, IndexError): parser.error(f"--only takes code:way pairs such as 'before:0,after:1', not {a.only!r}")
+        if {code for code, _ in pairs} - {'before', 'after'}: parser.error(f"--only names the codes 'before' and 'after', not {a.only!r}")
+        wanted, ways = [c for c in ('before', 'after') if c in {code for code, _ in pairs}], [w for w in WAYS if w in {way for _, way in pairs}]
     sys.path.insert(0, str(ROOT))
     from frame_transformer.device import describe_hardware
     rev = lambda ref: subprocess.run(['git', '-C', str(ROOT), 'rev-parse', '--short', ref], capture_output=True, text=True, check=True).stdout.strip()
@@ -64,6 +72,7 @@ def main():
         try:
             runs = []
             for round_, way, (version, code) in itertools.product(range(a.rounds), ways, codes.items()):
+                if pairs is not None and (version, way) not in pairs: continue
                 seconds, loss = run_epoch(code, way, a.instrumentals, a.vocals, a.examples, tmp/f'run{len(runs)}')
                 runs.append(dict(way=way, code=version, epoch_seconds=seconds, examples_s=round(a.examples/seconds, 2), round=round_,
                                  train_loss=loss))
