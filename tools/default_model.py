@@ -115,7 +115,7 @@ def bundle_campaign(run_dir, campaign, hardware, test_set='v2 test songs'):
                                                                        for t, r in s['test'].items()}} for s in info['stints']]
     meta = dict(training=training, history=info['epochs'], campaign=stints,
                 evaluation={'test set': test_set, 'summary': last['test'][test_set]['rows']},
-                data='frame-transformer corpus version 2 (Debian packages, see nbs/30_corpus.ipynb), train split')
+                data=f"frame-transformer corpus {last.get('corpus', 'version 2')} (Debian packages, see nbs/30_corpus.ipynb), train split")
     paths = save_checkpoint(model, root/'frame_transformer'/'assets'/'default', meta=meta, dtype=torch.float16)
     for p in paths: print(f'{p}: {p.stat().st_size/1e6:.1f} MB')
 
