@@ -6,7 +6,7 @@ Docs: https://frame-transformer.github.io/frame-transformer/library.html.md"""
 
 # %% ../nbs/09a_library.ipynb #e5363658
 from __future__ import annotations
-import hashlib, json, os, sys, warnings
+import hashlib, json, os, sys, time, warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from .audio import SAMPLE_RATE, AUDIO_EXTENSIONS, AudioError, load_audio, write_atomically
 
 # %% auto #0
-__all__ = ['CACHE_VERSION', 'BANDWIDTH_FLOOR_DB', 'LibraryError', 'default_cache_dir', 'find_audio', 'estimate_bandwidth',
-           'AudioLibrary']
+__all__ = ['CACHE_VERSION', 'BANDWIDTH_FLOOR_DB', 'CACHE_STATES', 'LibraryError', 'default_cache_dir', 'find_audio',
+           'estimate_bandwidth', 'AudioLibrary', 'cache_entries', 'prune_cache']
 
 # %% ../nbs/09a_library.ipynb #ed2ca421
 class LibraryError(ValueError):
@@ -175,3 +175,48 @@ class AudioLibrary:
             warnings.warn(f"{self.name}: {len(short)} file(s) shorter than {what} ({samples/self.sr:.2f} s) not used: "
                           f"{', '.join(short[:5])}{', ...' if len(short) > 5 else ''}")
         return self if len(keep) == len(self) else self.subset(keep)
+
+# %% ../nbs/09a_library.ipynb #7942e98a
+CACHE_STATES = ('current', 'stale', 'orphaned', 'partial')
+
+def _entry_state(meta):
+    source = Path(meta['source'])
+    if not source.is_file(): return 'orphaned'
+    st = source.stat()
+    same = (meta.get('size'), meta.get('mtime_ns'), meta.get('version')) == (st.st_size, st.st_mtime_ns, CACHE_VERSION)
+    return 'current' if same else 'stale'
+
+def cache_entries(cache_dir=None, min_age=3600.):
+    "Every entry of an audio cache: `dict(name, source, bytes, state, files)`, `state` one of `CACHE_STATES`."
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    if not cache_dir.is_dir(): return []
+    groups, now = {}, time.time()
+    for f in cache_dir.iterdir():
+        if f.is_file(): groups.setdefault(f.name.lstrip('.').split('.')[0], []).append(f)
+    entries = []
+    for name, files in sorted(groups.items()):
+        meta_path, array_path = cache_dir/f'{name}.json', cache_dir/f'{name}.npy'
+        sizes = {f: f.stat().st_size for f in files}
+        entry = dict(name=name, source=None, bytes=sum(sizes.values()), state='partial', files=sorted(files))
+        if meta_path in sizes and array_path in sizes and len(files) == 2:
+            try:
+                meta = json.loads(meta_path.read_text())
+                entry.update(source=meta['source'], state=_entry_state(meta))
+            except (ValueError, KeyError, OSError): pass
+        if entry['state'] == 'partial' and now - max(f.stat().st_mtime for f in files) < min_age: continue   # being written
+        entries.append(entry)
+    return entries
+
+def _is_under(source, folder):
+    try: Path(source).resolve().relative_to(folder); return True
+    except ValueError: return False
+
+def prune_cache(cache_dir=None, unusable=True, under=None, dry_run=False, min_age=3600.):
+    "Delete the entries no library can use again (`unusable`: stale, orphaned, partial) and those of the sources in `under`: the entries deleted."
+    under = Path(under).resolve() if under else None
+    doomed = [e for e in cache_entries(cache_dir, min_age)
+              if (unusable and e['state'] != 'current') or (under and e['source'] and _is_under(e['source'], under))]
+    if not dry_run:
+        for e in doomed:                                  # the key first: a half-deleted entry never looks valid
+            for f in sorted(e['files'], key=lambda f: f.suffix != '.json'): f.unlink(missing_ok=True)
+    return doomed
