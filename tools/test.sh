@@ -14,7 +14,11 @@ fi
 # threads while another notebook runs).
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 python tools/readme.py --check
+# The notebooks' temporary files (toy songs, runs, separations: hundreds of MB) go to one folder, deleted at the end
+# whatever happens, so that test runs never fill the disk they share with the user's own data.
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/ft-test.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
 n=$(find nbs -name '*.ipynb' -not -path '*/.*' -not -name '_*' | wc -l)
 start=$(date +%s)
-nbdev-test --n-workers "${FT_TEST_WORKERS:-2}" --timing "$@"
-echo "notebooks: $n passed, 0 failed ($(( $(date +%s) - start )) s)"
+TMPDIR="$scratch" nbdev-test --n-workers "${FT_TEST_WORKERS:-2}" --timing "$@"
+echo "notebooks: $n passed, 0 failed ($(( $(date +%s) - start )) s); temporary files: $(du -sh "$scratch" | cut -f1) (deleted)"
