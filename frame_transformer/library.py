@@ -207,15 +207,11 @@ def cache_entries(cache_dir=None, min_age=3600.):
         entries.append(entry)
     return entries
 
-def _is_under(source, folder):
-    try: Path(source).resolve().relative_to(folder); return True
-    except ValueError: return False
-
 def prune_cache(cache_dir=None, unusable=True, under=None, dry_run=False, min_age=3600.):
     "Delete the entries no library can use again (`unusable`: stale, orphaned, partial) and those of the sources in `under`: the entries deleted."
     under = Path(under).resolve() if under else None
     doomed = [e for e in cache_entries(cache_dir, min_age)
-              if (unusable and e['state'] != 'current') or (under and e['source'] and _is_under(e['source'], under))]
+              if (unusable and e['state'] != 'current') or (under and e['source'] and Path(e['source']).resolve().is_relative_to(under))]
     if not dry_run:
         for e in doomed:                                  # the key first: a half-deleted entry never looks valid
             for f in sorted(e['files'], key=lambda f: f.suffix != '.json'): f.unlink(missing_ok=True)
