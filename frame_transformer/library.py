@@ -189,7 +189,8 @@ def _entry_state(meta):
 def cache_entries(cache_dir=None, min_age=3600.):
     "Every entry of an audio cache: `dict(name, source, bytes, state, files)`, `state` one of `CACHE_STATES`."
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
-    if not cache_dir.is_dir(): return []
+    if cache_dir.exists() and not cache_dir.is_dir(): raise LibraryError(f"{cache_dir}: not a folder, so not an audio cache")
+    if not cache_dir.exists(): return []
     groups, now = {}, time.time()
     for f in cache_dir.iterdir():
         if f.is_file(): groups.setdefault(f.name.lstrip('.').split('.')[0], []).append(f)
@@ -209,6 +210,7 @@ def cache_entries(cache_dir=None, min_age=3600.):
 
 def prune_cache(cache_dir=None, unusable=True, under=None, dry_run=False, min_age=3600.):
     "Delete the entries no library can use again (`unusable`: stale, orphaned, partial) and those of the sources in `under`: the entries deleted."
+    if under and not Path(under).is_dir(): raise LibraryError(f"{under}: no such folder (nothing deleted; entries of files that are gone go with the orphaned ones)")
     under = Path(under).resolve() if under else None
     doomed = [e for e in cache_entries(cache_dir, min_age)
               if (unusable and e['state'] != 'current') or (under and e['source'] and Path(e['source']).resolve().is_relative_to(under))]
