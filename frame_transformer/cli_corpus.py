@@ -108,11 +108,10 @@ def corpus_cache(prune:bool=False,      # delete the entries no library can use 
     with running('ft-corpus') as status:
         where = Path(cache_dir) if cache_dir else default_cache_dir()
         status.doing = f"pruning {where}; every entry left is whole"
-        entries, size, folders = cache_entries(where), Counter(), Counter()
+        entries, count, size, folders = cache_entries(where), Counter(), Counter(), Counter()
         for e in entries:
-            size[e['state']] += e['bytes']
+            count[e['state']] += 1; size[e['state']] += e['bytes']
             if e['source']: folders[str(Path(e['source']).parent)] += e['bytes']
-        count = Counter(e['state'] for e in entries)
         print(f"{where}: {len(entries):,} entries, {sum(size.values())/1e9:.2f} GB")
         for state in CACHE_STATES: print(f"  {state:9} {count[state]:7,} entries {size[state]/1e9:9.2f} GB")
         if folders: print("largest source folders:")

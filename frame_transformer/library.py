@@ -58,6 +58,11 @@ def estimate_bandwidth(wave, sr=SAMPLE_RATE, floor_db=BANDWIDTH_FLOOR_DB, n_fft=
 def _atomic_json(path, obj):
     write_atomically(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=1)))
 
+def _file_key(path):
+    "What a cache entry depends on in its source file: the resolved path, size and modification time (and the cache's version)."
+    st = Path(path).stat()
+    return dict(source=str(Path(path).resolve()), size=st.st_size, mtime_ns=st.st_mtime_ns, version=CACHE_VERSION)
+
 class AudioLibrary:
     "A folder (searched recursively) or list of audio files, each cached on disk as a memory-mapped waveform."
     def __init__(self, source, sr=SAMPLE_RATE, cache_dir=None, dtype='float16', name=None, verbose=False):
@@ -92,10 +97,7 @@ class AudioLibrary:
     def _cache_path(self, path):
         return self.cache_dir/hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:20]
 
-    def _key(self, path):
-        st = Path(path).stat()
-        return dict(source=str(Path(path).resolve()), size=st.st_size, mtime_ns=st.st_mtime_ns, sample_rate=self.sr,
-                    dtype=self.dtype.name, version=CACHE_VERSION)
+    def _key(self, path): return dict(_file_key(path), sample_rate=self.sr, dtype=self.dtype.name)
 
     def _cached(self, path):
         "The cache entry of `path` (rebuilt when its key changed) and whether it was built now."
@@ -180,11 +182,9 @@ class AudioLibrary:
 CACHE_STATES = ('current', 'stale', 'orphaned', 'partial')
 
 def _entry_state(meta):
-    source = Path(meta['source'])
-    if not source.is_file(): return 'orphaned'
-    st = source.stat()
-    same = (meta.get('size'), meta.get('mtime_ns'), meta.get('version')) == (st.st_size, st.st_mtime_ns, CACHE_VERSION)
-    return 'current' if same else 'stale'
+    if not Path(meta['source']).is_file(): return 'orphaned'
+    key = _file_key(meta['source'])
+    return 'current' if {k: meta.get(k) for k in key} == key else 'stale'
 
 def cache_entries(cache_dir=None, min_age=3600.):
     "Every entry of an audio cache: `dict(name, source, bytes, state, files)`, `state` one of `CACHE_STATES`."
@@ -197,14 +197,14 @@ def cache_entries(cache_dir=None, min_age=3600.):
     entries = []
     for name, files in sorted(groups.items()):
         meta_path, array_path = cache_dir/f'{name}.json', cache_dir/f'{name}.npy'
-        sizes = {f: f.stat().st_size for f in files}
-        entry = dict(name=name, source=None, bytes=sum(sizes.values()), state='partial', files=sorted(files))
-        if meta_path in sizes and array_path in sizes and len(files) == 2:
+        stats = {f: f.stat() for f in files}
+        entry = dict(name=name, source=None, bytes=sum(st.st_size for st in stats.values()), state='partial', files=sorted(files))
+        if meta_path in stats and array_path in stats and len(files) == 2:
             try:
                 meta = json.loads(meta_path.read_text())
                 entry.update(source=meta['source'], state=_entry_state(meta))
             except (ValueError, KeyError, OSError): pass
-        if entry['state'] == 'partial' and now - max(f.stat().st_mtime for f in files) < min_age: continue   # being written
+        if entry['state'] == 'partial' and now - max(st.st_mtime for st in stats.values()) < min_age: continue   # being written
         entries.append(entry)
     return entries
 
